@@ -1,0 +1,45 @@
+/** A session as a store keeps it. Stores treat `data` as opaque text. */
+export interface StoredSession {
+  /** The sealed session payload (AES-256-GCM ciphertext, base64url); never plaintext. */
+  data: string;
+  /** Epoch ms of the session's first creation; the absolute timeout counts from here, across rotations. */
+  createdAt: number;
+}
+
+export type SessionLookup =
+  | { state: "active"; session: StoredSession }
+  /** The id was rotated away moments ago (within the grace period): grants nothing, but is not a logout. */
+  | { state: "rotated" }
+  /** Unknown, expired, deleted, or rotated longer ago than the grace period. */
+  | { state: "missing" };
+
+/**
+ * Where sessions live. Async so that Redis (or any shared store) fits.
+ * Every implementation keys on SHA-256 of the id, never the id itself, and
+ * enforces both timeouts: idle (since the last `get`/`save`) and absolute
+ * (since `createdAt`). All implementations pass tests/session-store-conformance.ts.
+ */
+export interface SessionStore {
+  /** Stores a new session under `id`. */
+  create(id: string, session: StoredSession): Promise<void>;
+  /** Looks a session up and refreshes its idle timeout. */
+  get(id: string): Promise<SessionLookup>;
+  /** Replaces the data of an existing, active session; does nothing if it is missing or rotated (never resurrects). */
+  save(id: string, session: StoredSession): Promise<void>;
+  /**
+   * Atomically moves an active session from `oldId` to `newId`. Exactly one of
+   * any number of concurrent callers gets `true`; the rest get `false`. The old
+   * id then answers `get` with `{ state: "rotated" }` for `graceMs`, and can
+   * never again read or write the session.
+   */
+  rotate(oldId: string, newId: string, graceMs: number): Promise<boolean>;
+  /** Removes a session (and any rotation marker of it). */
+  delete(id: string): Promise<void>;
+}
+
+export interface SessionTimeouts {
+  /** Default 24 hours. */
+  idleTimeoutMs?: number;
+  /** Default 7 days. */
+  absoluteTimeoutMs?: number;
+}

@@ -1,0 +1,19 @@
+import { defineConfig } from "tsup";
+
+export default defineConfig({
+  entry: {
+    index: "src/index.ts",
+    "client/index": "src/client/index.ts",
+    "backend/index": "src/backend/index.ts",
+    "backend/redis": "src/backend/redis.ts",
+    "backend/direct": "src/backend/direct.ts",
+    "simulator/index": "src/simulator/index.ts",
+    "simulator/bin": "src/simulator/bin.ts",
+  },
+  format: ["esm", "cjs"],
+  dts: true,
+  clean: true,
+  sourcemap: true,
+  target: "es2022",
+  external: ["react", "react-dom", "express", "redis"],
+});
