@@ -21,5 +21,5 @@ export function storageKey(id: string): string {
  * compactStorageKey("0f3c…").length // → 32
  */
 export function compactStorageKey(id: string): string {
-  return createHash("sha256").update(id, "utf8").digest("latin1");
+  return createHash("sha256").update(id, "utf8").digest("binary") // "binary" is Node's name for latin1: one char per byte;
 }

@@ -1,0 +1,122 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+import type { SessionData } from "../runner.js";
+
+/** Seals session data (which may hold OAuth tokens) before it reaches any store. */
+export interface Sealer {
+  /** Encrypts `data`; `{}` seals to `""` so idle sessions cost almost nothing. */
+  seal(data: SessionData): Promise<string>;
+  /** Decrypts; `null` for anything tampered, truncated, foreign or sealed under an unknown key. Never throws. */
+  unseal(sealed: string): Promise<SessionData | null>;
+}
+
+/** A `Sealer` whose work is synchronous underneath; the sync forms skip a microtask on hot paths. */
+export interface SyncSealer extends Sealer {
+  sealSync(data: SessionData): string;
+  unsealSync(sealed: string): SessionData | null;
+}
+
+/**
+ * Either secrets (keys are derived with HKDF-SHA256) or raw 32-byte keys.
+ * An array means rotation: the first seals, every one unseals.
+ */
+export type SealerOptions =
+  | { secret: string | readonly string[] }
+  | { key: Uint8Array | readonly Uint8Array[] };
+
+const PREFIX = "v1.";
+// The version in the AAD binds the ciphertext to its format: a v1 blob cannot be replayed as another version.
+const AAD = Buffer.from("codex-auth seal v1", "utf8");
+const SALT = Buffer.from("codex-auth/session-seal/salt/v1", "utf8");
+const INFO = Buffer.from("codex-auth/session-seal/aes-256-gcm/v1", "utf8");
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const MIN_SECRET_LENGTH = 16;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Creates the AES-256-GCM sealer for session data at rest: a random 96-bit IV
+ * per seal, output `v1.` + base64url(iv ‖ ciphertext ‖ tag).
+ *
+ * @example
+ * const sealer = createSealer({ secret: [process.env.SESSION_SECRET!, previousSecret] });
+ * const sealed = await sealer.seal({ accessToken: "…" }); // "v1.Qm9…"
+ * await sealer.unseal(sealed); // { accessToken: "…" }
+ */
+export function createSealer(options: SealerOptions): SyncSealer {
+  const keys = "secret" in options ? toList(options.secret).map(deriveKey) : toList(options.key).map(checkKey);
+  if (keys.length === 0) throw new TypeError("createSealer: give at least one secret or key");
+  const sealingKey = keys[0] as Buffer;
+
+  const sealSync = (data: SessionData): string => {
+    const plain = JSON.stringify(data);
+    if (plain === "{}") return "";
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv("aes-256-gcm", sealingKey, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(AAD);
+    const body = Buffer.concat([iv, cipher.update(plain, "utf8"), cipher.final(), cipher.getAuthTag()]);
+    return PREFIX + body.toString("base64url");
+  };
+
+  const unsealSync = (sealed: string): SessionData | null => {
+    if (sealed === "") return {};
+    if (typeof sealed !== "string" || !sealed.startsWith(PREFIX)) return null;
+    const text = sealed.slice(PREFIX.length);
+    if (!BASE64URL.test(text)) return null;
+    const body = Buffer.from(text, "base64url");
+    if (body.length < IV_BYTES + TAG_BYTES + 1) return null;
+    for (const key of keys) {
+      const plain = open(key, body);
+      if (plain !== null) return parseData(plain);
+    }
+    return null;
+  };
+
+  return {
+    sealSync,
+    unsealSync,
+    seal: async (data) => sealSync(data),
+    unseal: async (sealed) => unsealSync(sealed),
+  };
+}
+
+function open(key: Buffer, body: Buffer): string | null {
+  try {
+    const iv = body.subarray(0, IV_BYTES);
+    const tag = body.subarray(body.length - TAG_BYTES);
+    const decipher = createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(AAD);
+    decipher.setAuthTag(tag);
+    const plain = Buffer.concat([decipher.update(body.subarray(IV_BYTES, body.length - TAG_BYTES)), decipher.final()]);
+    return plain.toString("utf8");
+  } catch {
+    return null; // wrong key or tampered: GCM authentication failed
+  }
+}
+
+function parseData(plain: string): SessionData | null {
+  try {
+    const value: unknown = JSON.parse(plain);
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return null;
+    return value as SessionData;
+  } catch {
+    return null;
+  }
+}
+
+function toList<T>(value: T | readonly T[]): T[] {
+  return Array.isArray(value) ? [...(value as readonly T[])] : [value as T];
+}
+
+function deriveKey(secret: string): Buffer {
+  if (typeof secret !== "string" || secret.length < MIN_SECRET_LENGTH) {
+    throw new TypeError(`createSealer: each secret must be a string of at least ${MIN_SECRET_LENGTH} characters`);
+  }
+  return Buffer.from(hkdfSync("sha256", Buffer.from(secret, "utf8"), SALT, INFO, 32));
+}
+
+function checkKey(key: Uint8Array): Buffer {
+  if (!(key instanceof Uint8Array) || key.length !== 32) {
+    throw new TypeError("createSealer: each key must be a Uint8Array of 32 bytes (AES-256)");
+  }
+  return Buffer.from(key);
+}
