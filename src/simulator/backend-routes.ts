@@ -1,0 +1,77 @@
+import { authenticate } from "./backend-auth.js";
+import type { RouteHandler } from "./context.js";
+import { enterEndpoint } from "./endpoint-faults.js";
+import { sendJson } from "./http.js";
+
+/** `1.2.3` → [1, 2, 3]; undefined if it is not a dotted version. */
+function parseVersion(text: string): number[] | undefined {
+  const match = /^(\d+)\.(\d+)\.(\d+)/.exec(text.trim());
+  return match ? match.slice(1).map(Number) : undefined;
+}
+
+function atLeast(version: number[], minimum: number[]): boolean {
+  for (let i = 0; i < 3; i++) {
+    const a = version[i] ?? 0;
+    const b = minimum[i] ?? 0;
+    if (a !== b) return a > b;
+  }
+  return true;
+}
+
+/** Clients older than this see no models, as upstream hides models from stale clients. */
+const MINIMAL_CLIENT_VERSION = "0.100.0";
+
+function modelInfo(slug: string, priority: number): Record<string, unknown> {
+  return {
+    slug,
+    display_name: slug,
+    description: "Simulated model for offline tests.",
+    default_reasoning_level: "medium",
+    supported_reasoning_levels: [
+      { effort: "low", description: "Fast responses with lighter reasoning" },
+      { effort: "medium", description: "Balances speed and reasoning depth" },
+      { effort: "high", description: "Greater reasoning depth" },
+    ],
+    shell_type: "shell_command",
+    visibility: "list",
+    minimal_client_version: MINIMAL_CLIENT_VERSION,
+    supported_in_api: true,
+    priority,
+    input_modalities: ["text"],
+    context_window: 272000,
+    truncation_policy: { mode: "tokens", limit: 10000 },
+    supports_parallel_tool_calls: true,
+    support_verbosity: false,
+    default_reasoning_summary: "none",
+  };
+}
+
+/** `GET /backend-api/codex/models?client_version=X`: the catalogue, gated by client version. */
+export const models: RouteHandler = (ctx, { req, res, url }) => {
+  if (enterEndpoint(ctx, "models", res)) return;
+  if (!authenticate(ctx, req, res)) return;
+  const version = parseVersion(url.searchParams.get("client_version") ?? "");
+  if (!version) {
+    sendJson(res, 400, { detail: "client_version is required" });
+    return;
+  }
+  const minimum = parseVersion(MINIMAL_CLIENT_VERSION) ?? [];
+  const list = atLeast(version, minimum) ? ctx.models.map((slug, i) => modelInfo(slug, i + 1)) : [];
+  sendJson(res, 200, { models: list }, { etag: `"sim-models-${ctx.models.length}"` });
+};
+
+/** `GET /backend-api/wham/accounts/check`: the account's routing, always the default workspace. */
+export const accountsCheck: RouteHandler = (ctx, { req, res }) => {
+  if (enterEndpoint(ctx, "accountsCheck", res)) return;
+  const account = authenticate(ctx, req, res);
+  if (!account) return;
+  sendJson(res, 200, {
+    accounts: [
+      {
+        id: account.accountId,
+        workspace_backend_origin: "https://chatgpt.com",
+        account_routing_override: "NO_CONSTRAINT",
+      },
+    ],
+  });
+};

@@ -1,0 +1,139 @@
+import { randomBytes } from "node:crypto";
+import type { ServerResponse } from "node:http";
+import { authenticate } from "./backend-auth.js";
+import type { RouteHandler, SimContext } from "./context.js";
+import { enterEndpoint } from "./endpoint-faults.js";
+import { parseJsonObject, sendJson } from "./http.js";
+import { estimateTokens, lastUserText, splitDeltas } from "./responses-input.js";
+import { SseWriter } from "./sse.js";
+import type { TestAccount } from "./types.js";
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The 429 of an exhausted plan, with the meter headers the CLI reads. */
+function usageLimit(ctx: SimContext, res: ServerResponse, account: Required<TestAccount>): boolean {
+  const fault = ctx.faults.take("usage-limit");
+  if (!fault) return false;
+  const nowSeconds = Math.floor(ctx.now() / 1000);
+  const resetsAt = fault.resetsAt ?? nowSeconds + 3600;
+  const planType = fault.planType ?? account.planType;
+  const body = {
+    error: {
+      type: "usage_limit_reached",
+      message: "The usage limit has been reached",
+      plan_type: planType,
+      resets_at: resetsAt,
+      resets_in_seconds: Math.max(0, resetsAt - nowSeconds),
+    },
+  };
+  sendJson(res, 429, body, {
+    "x-codex-primary-used-percent": "100",
+    "x-codex-primary-window-minutes": "300",
+    "x-codex-primary-reset-at": String(resetsAt),
+    "x-codex-secondary-used-percent": "42",
+    "x-codex-secondary-window-minutes": "10080",
+    "x-codex-secondary-reset-at": String(resetsAt + 6 * 86400),
+    "x-codex-plan-type": planType,
+  });
+  return true;
+}
+
+/** Faults that answer the turn with an error instead of a stream. */
+function errorFaults(ctx: SimContext, res: ServerResponse, account: Required<TestAccount>, model: string): boolean {
+  if (usageLimit(ctx, res, account)) return true;
+  const notIncluded = ctx.faults.take("usage-not-included");
+  if (notIncluded) {
+    sendJson(res, 429, {
+      error: {
+        type: "usage_not_included",
+        message: "Your plan does not include Codex.",
+        plan_type: notIncluded.planType ?? "free",
+      },
+    });
+    return true;
+  }
+  const unsupported = ctx.faults.take("model-not-supported");
+  if (unsupported) {
+    const name = unsupported.model ?? model;
+    sendJson(res, 400, { detail: `The '${name}' model is not supported when using Codex with a ChatGPT account.` });
+    return true;
+  }
+  return false;
+}
+
+/** `POST /backend-api/codex/responses`: one assistant message, streamed as the Responses API does. */
+export const responses: RouteHandler = async (ctx, { req, res, body }) => {
+  if (enterEndpoint(ctx, "responses", res)) return;
+  const account = authenticate(ctx, req, res);
+  if (!account) return;
+  const json = parseJsonObject(body);
+  if (!json) return sendJson(res, 400, { detail: "Request body must be a JSON object." });
+  const model = typeof json["model"] === "string" ? json["model"] : "";
+  if (!model) return sendJson(res, 400, { detail: "model is required." });
+  if (json["stream"] !== true) return sendJson(res, 400, { detail: "Stream must be set to true" });
+  if (errorFaults(ctx, res, account, model)) return;
+
+  const prompt = lastUserText(json["input"]);
+  const answer = await ctx.answer(prompt, { model, account });
+  await stream(ctx, res, { model, answer, inputTokens: estimateTokens(body) });
+};
+
+async function stream(
+  ctx: SimContext,
+  res: ServerResponse,
+  turn: { model: string; answer: string; inputTokens: number },
+): Promise<void> {
+  const cut = ctx.faults.take("cut-stream") !== undefined;
+  const slow = ctx.faults.take("slow-stream");
+  const sse = new SseWriter(res, ctx.faults.take("malformed-sse") !== undefined);
+  const responseId = `resp_${randomBytes(12).toString("hex")}`;
+  const itemId = `msg_${randomBytes(12).toString("hex")}`;
+  const createdAt = Math.floor(ctx.now() / 1000);
+  const base = { id: responseId, object: "response", created_at: createdAt, model: turn.model };
+  sse.open();
+  sse.send({ type: "response.created", response: { ...base, status: "in_progress", output: [] } });
+  sse.send({ type: "response.in_progress", response: { ...base, status: "in_progress", output: [] } });
+  sse.send({
+    type: "response.output_item.added",
+    output_index: 0,
+    item: { id: itemId, type: "message", status: "in_progress", role: "assistant", content: [] },
+  });
+  sse.send({
+    type: "response.content_part.added",
+    item_id: itemId,
+    output_index: 0,
+    content_index: 0,
+    part: { type: "output_text", text: "", annotations: [] },
+  });
+  const deltas = splitDeltas(turn.answer);
+  for (const [index, delta] of deltas.entries()) {
+    if (index > 0 && slow) await sleep(slow.delayMs ?? 200);
+    if (sse.closed) return;
+    sse.send({ type: "response.output_text.delta", item_id: itemId, output_index: 0, content_index: 0, delta });
+    // A cut stream stops after the first delta: the client must treat it as an error.
+    if (cut) return sse.end();
+  }
+  if (cut) return sse.end();
+  const part = { type: "output_text", text: turn.answer, annotations: [] };
+  const message = { id: itemId, type: "message", status: "completed", role: "assistant", content: [part] };
+  sse.send({ type: "response.output_text.done", item_id: itemId, output_index: 0, content_index: 0, text: turn.answer });
+  sse.send({ type: "response.content_part.done", item_id: itemId, output_index: 0, content_index: 0, part });
+  sse.send({ type: "response.output_item.done", output_index: 0, item: message });
+  const outputTokens = estimateTokens(turn.answer);
+  sse.send({
+    type: "response.completed",
+    response: {
+      ...base,
+      status: "completed",
+      output: [message],
+      usage: {
+        input_tokens: turn.inputTokens,
+        input_tokens_details: { cached_tokens: 0 },
+        output_tokens: outputTokens,
+        output_tokens_details: { reasoning_tokens: 0 },
+        total_tokens: turn.inputTokens + outputTokens,
+      },
+    },
+  });
+  sse.end();
+}
