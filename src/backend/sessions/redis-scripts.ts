@@ -1,0 +1,83 @@
+import { createHash } from "node:crypto";
+
+/** A Lua script with its SHA-1, so calls can use EVALSHA and fall back to EVAL once. */
+export interface LuaScript {
+  readonly source: string;
+  readonly sha: string;
+}
+
+const script = (source: string): LuaScript => ({ source, sha: createHash("sha1").update(source).digest("hex") });
+
+// Shared prologue. Hash fields: d = sealed data, c = createdAt, s = last seen, l = key of the
+// marker the previous id left, r = (markers only) end of the grace period. ARGV[1..4] = now,
+// idle ms, absolute ms, backstop slack ms. Times are decided here on the caller's clock; PEXPIRE
+// is only a backstop so abandoned keys leave Redis by themselves.
+const PROLOGUE = `
+local now, idle, abs, slack = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local function load(key)
+  local v = redis.call('HMGET', key, 'd', 'c', 's', 'r')
+  if v[4] then
+    if now < tonumber(v[4]) then return 'rotated' end
+    redis.call('DEL', key)
+    return 'missing'
+  end
+  if not v[1] then return 'missing' end
+  local left = tonumber(v[2]) + abs - now
+  if now - tonumber(v[3]) >= idle or left <= 0 then
+    redis.call('DEL', key)
+    return 'missing'
+  end
+  return 'active', v[1], v[2], math.min(idle, left) + slack
+end
+`;
+
+/** KEYS: session. ARGV: now, idle, abs, slack. Returns nil | "rotated" | [data, createdAt]. */
+export const GET = script(`${PROLOGUE}
+local state, d, c, ttl = load(KEYS[1])
+if state == 'rotated' then return 'rotated' end
+if state ~= 'active' then return false end
+redis.call('HSET', KEYS[1], 's', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], math.floor(ttl))
+return {d, c}
+`);
+
+/** KEYS: session. ARGV: now, idle, abs, slack, createdAt, data, ttl. */
+export const CREATE = script(`
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'd', ARGV[6], 'c', ARGV[5], 's', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+return 1
+`);
+
+/** KEYS: session. ARGV: now, idle, abs, slack, data. Returns 1 if saved, 0 if there was nothing to save to. */
+export const SAVE = script(`${PROLOGUE}
+local state, d, c, ttl = load(KEYS[1])
+if state ~= 'active' then return 0 end
+redis.call('HSET', KEYS[1], 'd', ARGV[5], 's', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], math.floor(ttl))
+return 1
+`);
+
+/** KEYS: old, new. ARGV: now, idle, abs, slack, grace end, grace ttl. Returns 1 for the one winner, else 0. */
+export const ROTATE = script(`${PROLOGUE}
+if KEYS[1] == KEYS[2] or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local state, d, c, ttl = load(KEYS[1])
+if state ~= 'active' then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[2], 'd', d, 'c', c, 's', ARGV[1])
+if tonumber(ARGV[5]) > now then
+  redis.call('HSET', KEYS[2], 'l', KEYS[1])
+  redis.call('HSET', KEYS[1], 'r', ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+end
+redis.call('PEXPIRE', KEYS[2], math.floor(math.min(idle, tonumber(c) + abs - now) + slack))
+return 1
+`);
+
+/** KEYS: session. Deletes it and, if still a marker, the key its previous id left behind. */
+export const DELETE = script(`
+local link = redis.call('HGET', KEYS[1], 'l')
+redis.call('DEL', KEYS[1])
+if link and redis.call('HEXISTS', link, 'r') == 1 then redis.call('DEL', link) end
+return 1
+`);
