@@ -1,0 +1,150 @@
+/**
+ * Single-flight token refresh. Refresh tokens rotate and a reused one kills the
+ * login, so one refresh token is sent upstream at most once per process: every
+ * caller holding it (even from a copy of the session loaded before another
+ * request saved the rotated tokens) adopts the one result.
+ */
+import { CodexError } from "../../errors.js";
+import type { RunnerContext } from "../../runner.js";
+import { isChallenge, mapUpstreamReply, upstreamErrorCode } from "./errors.js";
+import { request } from "./http.js";
+import type { ResolvedOptions } from "./options.js";
+import { clearAll, readTokens, writeTokens } from "./session-data.js";
+import { tokensFromGrant, type StoredTokens } from "./tokens.js";
+
+/** How long a settled refresh is remembered for late callers holding the old token. */
+const KEEP_RESULT_MS = 5 * 60 * 1000;
+
+const PERMANENT_CODES = new Set([
+  "refresh_token_reused",
+  "refresh_token_expired",
+  "refresh_token_invalidated",
+  "invalid_grant",
+]);
+
+export type RefreshReason = "proactive_expiry" | "unauthorized_recovery";
+
+type Outcome = { ok: true; tokens: StoredTokens } | { ok: false; permanent: boolean; error: CodexError };
+
+interface Flight {
+  promise: Promise<Outcome>;
+  settledAt?: number;
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const signInAgain = (): CodexError => new CodexError("NOT_AUTHENTICATED", "Your ChatGPT sign-in has ended; please sign in again.");
+
+export class Refresher {
+  /** Keyed by SHA-256 of the refresh token sent, never the token itself. */
+  private readonly flights = new Map<string, Flight>();
+
+  constructor(private readonly options: ResolvedOptions) {}
+
+  /** The session's tokens, refreshed first when the access token expires within the margin. */
+  async fresh(ctx: RunnerContext): Promise<StoredTokens> {
+    const tokens = readTokens(ctx.data);
+    if (!tokens) throw new CodexError("NOT_AUTHENTICATED", "Not signed in.");
+    if (tokens.expiresAt - this.options.refreshMarginMs > this.options.now()) return tokens;
+    return this.refresh(ctx, "proactive_expiry");
+  }
+
+  /**
+   * Refresh the session's tokens (or adopt the result of a refresh of the same
+   * token already done), write them into `ctx.data` and save at once.
+   * Permanent failure: tokens dropped, NOT_AUTHENTICATED. Transient: tokens kept, error thrown.
+   */
+  async refresh(ctx: RunnerContext, reason: RefreshReason): Promise<StoredTokens> {
+    const tokens = readTokens(ctx.data);
+    if (!tokens) throw new CodexError("NOT_AUTHENTICATED", "Not signed in.");
+    const key = await sha256Hex(tokens.refreshToken);
+    const outcome = await this.flightFor(key, tokens, reason);
+    if (outcome.ok) {
+      writeTokens(ctx.data, outcome.tokens);
+      await ctx.save?.();
+      return outcome.tokens;
+    }
+    if (outcome.permanent) {
+      clearAll(ctx.data);
+      await ctx.save?.();
+    }
+    throw outcome.error;
+  }
+
+  private flightFor(key: string, tokens: StoredTokens, reason: RefreshReason): Promise<Outcome> {
+    const now = Date.now();
+    const existing = this.flights.get(key);
+    if (existing && (existing.settledAt === undefined || now - existing.settledAt < KEEP_RESULT_MS)) {
+      return existing.promise;
+    }
+    this.sweep(now);
+    const flight: Flight = { promise: this.send(tokens, reason) };
+    this.flights.set(key, flight);
+    void flight.promise.then((outcome) => {
+      // A transient failure is forgotten so that the next request may try again.
+      if (outcome.ok || outcome.permanent) flight.settledAt = Date.now();
+      else if (this.flights.get(key) === flight) this.flights.delete(key);
+    });
+    return flight.promise;
+  }
+
+  private sweep(now: number): void {
+    for (const [key, flight] of this.flights) {
+      if (flight.settledAt !== undefined && now - flight.settledAt >= KEEP_RESULT_MS) this.flights.delete(key);
+    }
+  }
+
+  private async send(tokens: StoredTokens, reason: RefreshReason): Promise<Outcome> {
+    const { issuer, clientId, fetch, timeouts, now } = this.options;
+    try {
+      const reply = await request(
+        fetch,
+        `${issuer}/oauth/token`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json" },
+          body: JSON.stringify({
+            client_id: clientId,
+            grant_type: "refresh_token",
+            refresh_token: tokens.refreshToken,
+            refresh_reason: reason,
+          }),
+        },
+        timeouts.requestMs,
+      );
+      if (reply.status >= 200 && reply.status < 300) {
+        const next = tokensFromGrant(reply.json, now(), tokens);
+        if (next) return { ok: true, tokens: next };
+        return {
+          ok: false,
+          permanent: false,
+          error: new CodexError("UPSTREAM_UNAVAILABLE", "The sign-in service gave an unreadable answer."),
+        };
+      }
+      const code = upstreamErrorCode(reply.json);
+      const permanent =
+        (reply.status === 401 || (reply.status === 400 && code !== undefined && PERMANENT_CODES.has(code))) &&
+        !isChallenge(reply);
+      if (permanent) return { ok: false, permanent: true, error: signInAgain() };
+      const mapped = mapUpstreamReply(reply, now());
+      // A refresh that fails for any other reason keeps the session signed in.
+      const error =
+        mapped.code === "RUN_FAILED" || mapped.code === "NOT_AUTHENTICATED"
+          ? new CodexError("UPSTREAM_UNAVAILABLE", `The sign-in service failed (status ${reply.status}).`)
+          : mapped;
+      return { ok: false, permanent: false, error };
+    } catch (error) {
+      return {
+        ok: false,
+        permanent: false,
+        error:
+          error instanceof CodexError
+            ? error
+            : new CodexError("UPSTREAM_UNAVAILABLE", "The sign-in service could not be reached.", { cause: error }),
+      };
+    }
+  }
+}

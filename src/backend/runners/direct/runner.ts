@@ -1,0 +1,146 @@
+/** `directRunner`: the CodexRunner that talks to auth.openai.com and the Codex backend with plain fetch. */
+import type { RunEvent } from "../../../contract.js";
+import { CodexError } from "../../errors.js";
+import type { CodexRunner, RunnerContext, RunOptions } from "../../runner.js";
+import { DeviceLogins } from "./device-login.js";
+import { isModelNotSupported, mapUpstreamReply, toErrorEvent } from "./errors.js";
+import { Cancel, request, sleep } from "./http.js";
+import { chooseModels, discoverModels, forgetModels, notAvailable } from "./models.js";
+import { resolveOptions, type DirectRunnerOptions, type ResolvedOptions } from "./options.js";
+import { Refresher } from "./refresh.js";
+import { postTurn, type TurnInput, type TurnReply } from "./responses.js";
+import { clearAll, readTokens } from "./session-data.js";
+import { streamEvents } from "./sse.js";
+import type { StoredTokens } from "./tokens.js";
+
+/**
+ * The recommended runner: pure `fetch`, so it runs on Node and on edge runtimes.
+ *
+ * @example
+ * const handler = createCodexHandler({
+ *   runner: directRunner({ models: ["gpt-5.4-codex"], timeouts: { idleMs: 30_000 } }),
+ *   cookieSecret: process.env.CODEX_COOKIE_SECRET!,
+ * });
+ */
+export function directRunner(options: DirectRunnerOptions = {}): CodexRunner {
+  const opts = resolveOptions(options);
+  const logins = new DeviceLogins(opts);
+  const refresher = new Refresher(opts);
+  return {
+    startDeviceLogin: (ctx) => logins.start(ctx),
+    getStatus: (ctx) => logins.status(ctx),
+    run: (ctx, prompt, signal, runOptions) => runTurn(opts, refresher, ctx, prompt, signal, runOptions ?? {}),
+    logout: (ctx) => logout(opts, ctx),
+  };
+}
+
+async function* runTurn(
+  opts: ResolvedOptions,
+  refresher: Refresher,
+  ctx: RunnerContext,
+  prompt: string,
+  signal: AbortSignal,
+  runOptions: RunOptions,
+): AsyncGenerator<RunEvent, void, undefined> {
+  const cancel = new Cancel(signal);
+  try {
+    const auth = { tokens: await refresher.fresh(ctx), refreshed: false };
+    // A 401 anywhere means: refresh once, then retry once.
+    const recover = async (): Promise<boolean> => {
+      if (auth.refreshed) return false;
+      auth.refreshed = true;
+      auth.tokens = await refresher.refresh(ctx, "unauthorized_recovery");
+      return true;
+    };
+    const allowed = await withAuthRetry(() => discoverModels(ctx, auth.tokens, opts, cancel.signal), recover);
+    const candidates = chooseModels(runOptions.model, allowed, opts.models);
+    const sessionId = opts.randomId();
+    for (const model of candidates) {
+      const turn: TurnInput = {
+        model,
+        prompt,
+        instructions: runOptions.instructions ?? opts.instructions,
+        history: runOptions.history,
+        effort: opts.effort,
+        sessionId,
+      };
+      const outcome = await openTurn(opts, auth, turn, cancel, signal, recover);
+      if (!outcome.ok) {
+        if (isModelNotSupported(outcome.reply)) {
+          // The plan changed since discovery: forget the list; try the app's next preference, if any.
+          forgetModels(ctx);
+          continue;
+        }
+        throw mapUpstreamReply(outcome.reply, opts.now(), allowed);
+      }
+      if (!outcome.response.body) throw new CodexError("RUN_FAILED", "The answer stream was empty.");
+      for await (const event of streamEvents(outcome.response.body, cancel, opts.timeouts)) {
+        yield event.type === "done" ? { type: "done", result: { ...event.result, model } } : event;
+      }
+      return;
+    }
+    throw notAvailable("The model is not available for this account.", allowed.filter((m) => !candidates.includes(m)));
+  } catch (error) {
+    if (signal.aborted) return; // the client went away: nobody to tell
+    yield toErrorEvent(error);
+  } finally {
+    cancel.controller.abort();
+    cancel.dispose();
+  }
+}
+
+async function withAuthRetry<T>(call: () => Promise<T>, recover: () => Promise<boolean>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof CodexError && error.code === "NOT_AUTHENTICATED" && (await recover())) return call();
+    throw error;
+  }
+}
+
+/** POST the turn: a 401 refreshes once, a 5xx or network failure is retried with backoff (bounded). */
+async function openTurn(
+  opts: ResolvedOptions,
+  auth: { tokens: StoredTokens },
+  turn: TurnInput,
+  cancel: Cancel,
+  signal: AbortSignal,
+  recover: () => Promise<boolean>,
+): Promise<TurnReply> {
+  for (let attempt = 0; ; attempt++) {
+    let outcome: TurnReply;
+    try {
+      outcome = await postTurn(opts, auth.tokens, turn, cancel);
+    } catch (error) {
+      const retriable = error instanceof CodexError && error.code === "UPSTREAM_UNAVAILABLE";
+      if (!retriable || attempt >= opts.retries) throw error;
+      await sleep(opts.retryBaseDelayMs * 2 ** attempt, signal);
+      continue;
+    }
+    if (outcome.ok) return outcome;
+    const status = outcome.reply.status;
+    if (status === 401 && (await recover())) continue;
+    if (status >= 500 && attempt < opts.retries) {
+      await sleep(opts.retryBaseDelayMs * 2 ** attempt, signal);
+      continue;
+    }
+    return outcome;
+  }
+}
+
+/** Revoke upstream (best effort, bounded) and forget every token. */
+async function logout(opts: ResolvedOptions, ctx: RunnerContext): Promise<void> {
+  const tokens = readTokens(ctx.data);
+  clearAll(ctx.data);
+  if (!tokens) return;
+  await request(
+    opts.fetch,
+    `${opts.issuer}/oauth/revoke`,
+    {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: tokens.refreshToken, token_type_hint: "refresh_token", client_id: opts.clientId }),
+    },
+    opts.timeouts.revokeMs,
+  ).catch(() => undefined);
+}

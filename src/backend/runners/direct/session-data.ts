@@ -1,0 +1,106 @@
+/** The runner's part of the session data (`ctx.data.direct`), read back narrowly. */
+import type { SessionData } from "../../runner.js";
+import { asNumber, asRecord, asString } from "./http.js";
+import type { StoredTokens } from "./tokens.js";
+
+/** A device login in progress (or just ended without success). */
+export interface LoginState {
+  deviceAuthId: string;
+  userCode: string;
+  /** Epoch ms; the upstream's codes live 15 minutes. */
+  expiresAt: number;
+  /** The upstream's poll interval, widened by each `slow_down`. */
+  intervalMs: number;
+  /** No upstream poll before this instant (epoch ms). */
+  nextPollAt: number;
+  outcome?: "expired" | "denied";
+}
+
+/** The account's model list as last discovered. */
+export interface ModelsCache {
+  slugs: string[];
+  fetchedAt: number;
+}
+
+interface DirectData {
+  tokens?: StoredTokens;
+  login?: LoginState;
+  models?: ModelsCache;
+}
+
+const KEY = "direct";
+
+function section(data: SessionData): DirectData {
+  const existing = asRecord(data[KEY]);
+  if (existing) return existing as DirectData;
+  const fresh: DirectData = {};
+  data[KEY] = fresh;
+  return fresh;
+}
+
+export function readTokens(data: SessionData): StoredTokens | undefined {
+  const t = asRecord(section(data).tokens);
+  if (!t) return undefined;
+  const accessToken = asString(t.accessToken);
+  const refreshToken = asString(t.refreshToken);
+  const expiresAt = asNumber(t.expiresAt);
+  const account = asRecord(t.account);
+  if (!accessToken || !refreshToken || expiresAt === undefined || !account) return undefined;
+  return {
+    accessToken,
+    refreshToken,
+    expiresAt,
+    accountId: asString(t.accountId) ?? null,
+    account: {
+      email: asString(account.email) ?? null,
+      name: asString(account.name) ?? null,
+      planType: asString(account.planType) ?? null,
+    },
+  };
+}
+
+/** Sign the session in: tokens kept, the finished login and any old model list dropped. */
+export function writeTokens(data: SessionData, tokens: StoredTokens): void {
+  const s = section(data);
+  const sameAccount = s.tokens?.accountId === tokens.accountId;
+  s.tokens = { ...tokens, account: { ...tokens.account } };
+  delete s.login;
+  if (!sameAccount) delete s.models;
+}
+
+/** Forget every token, the login and the model list. */
+export function clearAll(data: SessionData): void {
+  delete data[KEY];
+}
+
+export function readLogin(data: SessionData): LoginState | undefined {
+  const l = asRecord(section(data).login);
+  if (!l) return undefined;
+  const deviceAuthId = asString(l.deviceAuthId);
+  const userCode = asString(l.userCode);
+  const expiresAt = asNumber(l.expiresAt);
+  const intervalMs = asNumber(l.intervalMs);
+  const nextPollAt = asNumber(l.nextPollAt);
+  if (!deviceAuthId || !userCode || expiresAt === undefined || intervalMs === undefined || nextPollAt === undefined) {
+    return undefined;
+  }
+  const outcome = l.outcome === "expired" || l.outcome === "denied" ? l.outcome : undefined;
+  return { deviceAuthId, userCode, expiresAt, intervalMs, nextPollAt, ...(outcome ? { outcome } : {}) };
+}
+
+export function writeLogin(data: SessionData, login: LoginState): void {
+  section(data).login = { ...login };
+}
+
+export function readModels(data: SessionData): ModelsCache | undefined {
+  const m = asRecord(section(data).models);
+  const fetchedAt = asNumber(m?.fetchedAt);
+  if (!m || !Array.isArray(m.slugs) || fetchedAt === undefined) return undefined;
+  return { slugs: m.slugs.filter((s): s is string => typeof s === "string"), fetchedAt };
+}
+
+export function writeModels(data: SessionData, models: ModelsCache | undefined): void {
+  const s = section(data);
+  if (models) s.models = { slugs: [...models.slugs], fetchedAt: models.fetchedAt };
+  else delete s.models;
+}
