@@ -1,0 +1,81 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { DEFAULT_BASE_PATH } from "../../contract.js";
+import { CodexError } from "../errors.js";
+import { createCodexHandler, type CodexHandler } from "../handler.js";
+import type { CodexHandlerOptions } from "../options.js";
+import { serveNodeRequest } from "./node.js";
+
+/** The parts of an Express (4 or 5) request the router uses; Express's own `Request` fits. */
+export interface ExpressLikeRequest extends IncomingMessage {
+  originalUrl?: string;
+  /** Set by Express 4's body-parser once it has read the body. */
+  _body?: boolean;
+}
+
+/** An Express middleware, typed structurally so that Express 4 and 5 both accept it. */
+export type CodexExpressMiddleware = (
+  req: ExpressLikeRequest,
+  res: ServerResponse,
+  next: (err?: unknown) => void,
+) => void;
+
+/**
+ * The contract as Express middleware (Express 4 and 5). Requests under the
+ * base path are answered by the handler; all others go to `next()`.
+ * Mount it BEFORE any body parser (`express.json()`): it streams the raw body
+ * to the handler, which enforces the limits. If a parser already read the
+ * body, a route that needs it answers 500 `INTERNAL` (never a hang, never a
+ * re-serialised body).
+ *
+ * @example
+ * app.use(createCodexRouter({ runner, cookieSecret: process.env.COOKIE_SECRET! }));
+ * app.use(express.json()); // your own routes' parsers come after
+ */
+export function createCodexRouter(options: CodexHandlerOptions): CodexExpressMiddleware;
+/** Same, around a handler you built yourself; pass its base path if it is not the default. */
+export function createCodexRouter(handler: CodexHandler, mount?: { basePath?: string }): CodexExpressMiddleware;
+export function createCodexRouter(
+  optionsOrHandler: CodexHandlerOptions | CodexHandler,
+  mount: { basePath?: string } = {},
+): CodexExpressMiddleware {
+  const handler = typeof optionsOrHandler === "function" ? optionsOrHandler : createCodexHandler(optionsOrHandler);
+  const basePath = trimSlash(
+    (typeof optionsOrHandler === "function" ? mount.basePath : optionsOrHandler.basePath) ?? DEFAULT_BASE_PATH,
+  );
+
+  return (req, res, next) => {
+    // Express rewrites req.url under a mount path; the handler matches the full path itself.
+    const url = req.originalUrl ?? req.url ?? "/";
+    if (!isUnder(pathOf(url), basePath)) {
+      next();
+      return;
+    }
+    const bodyConsumed = req.readableEnded || req._body === true;
+    serveNodeRequest(handler, req, res, { url, bodyConsumed, bodyError: bodyConsumedError }).catch(() =>
+      res.destroy(),
+    );
+  };
+}
+
+// A server misconfiguration, so 500; the message tells the developer the fix and holds no request data.
+function bodyConsumedError(): Error {
+  return new CodexError(
+    "INTERNAL",
+    "The request body was already read by a body parser: mount createCodexRouter before express.json().",
+    { status: 500 },
+  );
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf("?");
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function isUnder(path: string, basePath: string): boolean {
+  if (basePath === "") return true;
+  return path === basePath || path.startsWith(`${basePath}/`);
+}
+
+function trimSlash(path: string): string {
+  return path.endsWith("/") ? path.slice(0, -1) : path;
+}

@@ -1,0 +1,154 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
+
+/** What the Node adapters hand to the Web-standard handler for one request. */
+export interface ConvertedRequest {
+  request: Request;
+  /** The peer address of the socket; never a forwarded header (the handler decides about those). */
+  clientIp: string | undefined;
+  /**
+   * Call once the response is written: stops feeding the body to the handler
+   * and discards what is left of it. Returns true when the body had not fully
+   * arrived, so the connection should close rather than wait for the rest.
+   */
+  releaseBody(): boolean;
+}
+
+export interface ToWebRequestOptions {
+  /** Path and query to use instead of `req.url` (Express: `req.originalUrl`). */
+  url?: string;
+  /**
+   * Another middleware already read the body stream. The body then errors with
+   * `bodyError` when the handler reads it, instead of waiting forever.
+   */
+  bodyConsumed?: boolean;
+  bodyError?: () => Error;
+}
+
+// A Host header is only used to build the URL when it is a plain host[:port]; the header itself is passed on untouched.
+const PLAIN_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/**
+ * Converts a Node request to a Web `Request` whose body streams from the
+ * socket (pulled, so a slow reader never buffers the upload) and whose
+ * `signal` aborts when the client goes away before the response is finished.
+ *
+ * @example
+ * const { request, clientIp } = toWebRequest(req, res);
+ * const response = await handler(request, { clientIp });
+ */
+export function toWebRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: ToWebRequestOptions = {},
+): ConvertedRequest {
+  const controller = new AbortController();
+  // 'close' on the response fires on disconnect and after a normal finish; only the former is an abort.
+  res.once("close", () => {
+    if (!res.writableFinished) controller.abort();
+  });
+
+  const method = req.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD";
+  const state = { finished: false };
+  let body: ReadableStream<Uint8Array> | null = null;
+  if (hasBody) {
+    body = options.bodyConsumed
+      ? consumedBody(options.bodyError ?? defaultConsumedError)
+      : streamBody(req, state);
+  }
+  const releaseBody = (): boolean => {
+    if (!body || options.bodyConsumed || req.readableEnded) return false;
+    state.finished = true;
+    req.removeAllListeners("data");
+    req.resume(); // discard the rest (Node would do the same for an unread body)
+    return !req.complete;
+  };
+
+  const init: RequestInit & { duplex?: "half" } = {
+    method,
+    headers: toHeaders(req.headers),
+    signal: controller.signal,
+  };
+  if (body) {
+    init.body = body;
+    init.duplex = "half"; // required by undici for a streamed request body
+  }
+  return {
+    request: new Request(requestUrl(req, options.url), init),
+    clientIp: req.socket.remoteAddress,
+    releaseBody,
+  };
+}
+
+function requestUrl(req: IncomingMessage, pathAndQuery: string | undefined): string {
+  const host = req.headers.host;
+  const authority = host && PLAIN_HOST.test(host) ? host : "localhost";
+  const scheme = (req.socket as Partial<TLSSocket>).encrypted ? "https" : "http";
+  let path = pathAndQuery ?? req.url ?? "/";
+  if (!path.startsWith("/")) path = `/${path}`; // absolute-form or '*' targets: keep them inside our origin
+  // Concatenation, not new URL(path, base): a path like '//evil' must stay a path, never become a host.
+  try {
+    return new URL(`${scheme}://${authority}${path}`).href;
+  } catch {
+    return `${scheme}://${authority}/`;
+  }
+}
+
+function toHeaders(incoming: IncomingMessage["headers"]): Headers {
+  const headers = new Headers();
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else headers.append(name, value);
+  }
+  return headers;
+}
+
+/** Pull-based: the socket is paused whenever the handler has a chunk it has not read yet. */
+function streamBody(req: IncomingMessage, state: { finished: boolean }): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        req.on("data", (chunk: Buffer) => {
+          if (state.finished) return;
+          controller.enqueue(chunk);
+          if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        });
+        req.once("end", () => {
+          if (state.finished) return;
+          state.finished = true;
+          controller.close();
+        });
+        req.once("error", (err) => {
+          if (state.finished) return;
+          state.finished = true;
+          controller.error(err);
+        });
+        req.pause();
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        // The handler refused the body (e.g. too large): stop here; releaseBody() decides about the rest.
+        state.finished = true;
+        req.pause();
+      },
+    },
+    { highWaterMark: 1 },
+  );
+}
+
+function consumedBody(makeError: () => Error): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.error(makeError());
+    },
+  });
+}
+
+function defaultConsumedError(): Error {
+  return new Error("The request body was already consumed by another middleware.");
+}

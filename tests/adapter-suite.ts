@@ -1,0 +1,232 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CodexAuditEvent } from "../src/backend/audit.js";
+import type { CodexHandlerOptions } from "../src/backend/options.js";
+import { collect, createScriptedRunner, open, send, until, type Answer } from "./adapter-runner.js";
+
+/** A server running one adapter on 127.0.0.1. */
+export interface StartedServer {
+  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  baseUrl: string;
+  close(): Promise<void>;
+}
+export type StartAdapter = (options: CodexHandlerOptions) => Promise<StartedServer>;
+
+const SECRET = "adapter-suite-Secret-9f3Kq2Lx7Vb1Zp";
+const LISTED = "https://app.example";
+const UNLISTED = "https://evil.example";
+const MB = 1024 * 1024;
+
+/**
+ * The adapter conformance suite: every adapter gives the same answers over a
+ * real socket, streams without buffering, aborts runs on disconnect, honours
+ * backpressure and passes the socket's peer address as the client IP.
+ */
+export function describeAdapter(name: string, start: StartAdapter): void {
+  describe(`${name} adapter`, () => {
+    const runner = createScriptedRunner();
+    const events: CodexAuditEvent[] = [];
+    let server: StartedServer;
+    let api: string;
+    let origin: string;
+
+    beforeAll(async () => {
+      server = await start({
+        runner,
+        cookieSecret: SECRET,
+        allowedOrigins: [LISTED],
+        rateLimits: false,
+        onEvent: (event) => events.push(event),
+      });
+      origin = server.baseUrl;
+      api = `${server.baseUrl}/api/codex`;
+    });
+    afterAll(() => server.close());
+
+    const post = (path: string, headers: Record<string, string> = {}, body?: string | Buffer[]) =>
+      send(api + path, { method: "POST", headers: { origin, "content-type": "application/json", ...headers }, body });
+
+    async function signIn(): Promise<string> {
+      const created = await post("/session");
+      expect(created.status).toBe(200);
+      const cookie = cookieOf(created);
+      const login = await post("/login/start", { cookie });
+      expect(login.json()).toMatchObject({ ok: true, loggedIn: true });
+      return login.headers["set-cookie"] ? cookieOf(login) : cookie; // rotated on login
+    }
+
+    it("answers an unknown path under the base path with 404 NOT_FOUND", async () => {
+      const res = await send(`${api}/nope`);
+      expect(res.status).toBe(404);
+      expect(res.json()).toMatchObject({ code: "NOT_FOUND" });
+      expect(res.headers["cache-control"]).toBe("no-store");
+    });
+
+    it("answers a wrong method with 405 METHOD_NOT_ALLOWED", async () => {
+      const res = await send(`${api}/session`);
+      expect(res.status).toBe(405);
+      expect(res.json()).toMatchObject({ code: "METHOD_NOT_ALLOWED" });
+    });
+
+    it("refuses a body over the limit with 413 BODY_TOO_LARGE (declared length)", async () => {
+      const cookie = await signIn();
+      const res = await post("/run/stream", { cookie }, JSON.stringify({ prompt: "x".repeat(100 * 1024) }));
+      expect(res.status).toBe(413);
+      expect(res.json()).toMatchObject({ code: "BODY_TOO_LARGE" });
+    });
+
+    it("refuses a chunked body without Content-Length that grows past the limit with 413", async () => {
+      const cookie = await signIn();
+      const chunks = Array.from({ length: 16 }, () => Buffer.alloc(16 * 1024, 0x61));
+      const res = await post("/run/stream", { cookie }, chunks);
+      expect(res.status).toBe(413);
+      expect(res.json()).toMatchObject({ code: "BODY_TOO_LARGE" });
+    });
+
+    it("answers invalid JSON with 400 BAD_JSON", async () => {
+      const cookie = await signIn();
+      const res = await post("/run/stream", { cookie }, "{not json");
+      expect(res.status).toBe(400);
+      expect(res.json()).toMatchObject({ code: "BAD_JSON" });
+    });
+
+    it("answers a non-JSON content type with 415", async () => {
+      const cookie = await signIn();
+      const res = await post("/run/stream", { cookie, "content-type": "text/plain" }, "hello");
+      expect(res.status).toBe(415);
+      expect(res.json()).toMatchObject({ code: "UNSUPPORTED_MEDIA_TYPE" });
+    });
+
+    it("rejects a cross-site POST with 403 CSRF_REJECTED", async () => {
+      const res = await post("/session", { origin: UNLISTED, "sec-fetch-site": "cross-site" });
+      expect(res.status).toBe(403);
+      expect(res.json()).toMatchObject({ code: "CSRF_REJECTED" });
+      expect(res.headers["set-cookie"]).toBeUndefined();
+      expect(res.headers["access-control-allow-origin"]).toBeUndefined();
+    });
+
+    it("answers a CORS preflight for a listed origin only", async () => {
+      const ask = (o: string) =>
+        send(`${api}/session`, {
+          method: "OPTIONS",
+          headers: { origin: o, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+        });
+      const listed = await ask(LISTED);
+      expect(listed.status).toBeLessThan(300);
+      expect(listed.headers["access-control-allow-origin"]).toBe(LISTED);
+      expect(listed.headers["access-control-allow-credentials"]).toBe("true");
+      expect(listed.headers.vary).toMatch(/Origin/);
+      const unlisted = await ask(UNLISTED);
+      expect(unlisted.headers["access-control-allow-origin"]).toBeUndefined();
+      expect(unlisted.headers["access-control-allow-credentials"]).toBeUndefined();
+    });
+
+    it("sets the session cookie with HttpOnly, Secure, SameSite=Strict, Path=/ under the __Host- name", async () => {
+      const res = await post("/session");
+      const cookies = res.headers["set-cookie"] ?? [];
+      expect(cookies).toHaveLength(1);
+      const cookie = cookies[0] ?? "";
+      expect(cookie).toMatch(/^__Host-codex_sid=[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43};/);
+      for (const attr of ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"]) expect(cookie).toContain(`; ${attr}`);
+      expect(res.json()).toEqual({ ok: true });
+    });
+
+    it("streams NDJSON incrementally: the first line arrives before the run ends", async () => {
+      const cookie = await signIn();
+      const { res } = await open(`${api}/run/stream`, runRequest(origin, cookie, "gate"));
+      expect(res.statusCode).toBe(200);
+      expect(res.headers["content-type"]).toMatch(/application\/x-ndjson/);
+      const first = await firstLine(res);
+      expect(JSON.parse(first)).toEqual({ type: "assistant-text", mode: "append", text: "Hello" });
+      expect(runner.record.runEnded).toBe(false); // the run is still waiting on its gate
+      runner.openGate();
+      const rest = (await collect(res)).trim().split("\n").map((l) => JSON.parse(l) as { type: string });
+      expect(rest.at(-1)?.type).toBe("done");
+    });
+
+    it("aborts the run when the client disconnects", async () => {
+      const cookie = await signIn();
+      const { res, destroy } = await open(`${api}/run/stream`, runRequest(origin, cookie, "hang"));
+      await firstLine(res);
+      const signal = runner.record.signal;
+      expect(signal?.aborted).toBe(false);
+      destroy();
+      await until(() => signal?.aborted === true && runner.record.runEnded);
+    });
+
+    it("pulls from the runner only as the client reads (backpressure over a real socket)", async () => {
+      const cookie = await signIn();
+      const before = memory();
+      const { res, destroy } = await open(`${api}/run/stream`, runRequest(origin, cookie, "flood"));
+      res.pause(); // a client that stops reading a ~100 MB stream
+      await settled(() => runner.record.pulled);
+      const pulled = runner.record.pulled;
+      const grown = memory() - before;
+      destroy();
+      await until(() => runner.record.runEnded);
+      expect(pulled).toBeGreaterThan(0);
+      // Socket buffers on loopback hold a few MB; the stream is 100 MB.
+      expect(pulled * runner.floodChunk).toBeLessThan(24 * MB);
+      expect(grown).toBeLessThan(48 * MB);
+    });
+
+    it("passes the socket's peer address as the client IP, ignoring X-Forwarded-For", async () => {
+      events.length = 0;
+      const res = await post("/session", { "x-forwarded-for": "203.0.113.7" });
+      expect(res.status).toBe(200);
+      const created = events.find((e) => e.type === "session_created");
+      expect(created?.clientIp).toBe("127.0.0.1");
+    });
+  });
+}
+
+function cookieOf(res: Answer): string {
+  const header = res.headers["set-cookie"]?.[0];
+  if (!header) throw new Error(`no Set-Cookie (status ${res.status}): ${res.text}`);
+  return header.split(";")[0] as string;
+}
+
+function runRequest(origin: string, cookie: string, prompt: string) {
+  return {
+    method: "POST",
+    headers: { origin, cookie, "content-type": "application/json" },
+    body: JSON.stringify({ prompt }),
+  };
+}
+
+function firstLine(res: import("node:http").IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffered = "";
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString("utf8");
+      const nl = buffered.indexOf("\n");
+      if (nl === -1) return;
+      res.off("data", onData);
+      res.pause();
+      res.unshift(Buffer.from(buffered.slice(nl + 1)));
+      resolve(buffered.slice(0, nl));
+    };
+    res.on("data", onData);
+    res.once("error", reject);
+    res.once("end", () => reject(new Error(`stream ended before a line: ${buffered}`)));
+  });
+}
+
+/** Resolves once `value()` has stopped changing for a while (or after 5 s). */
+async function settled(value: () => number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  let last = -1;
+  let stableSince = Date.now();
+  while (Date.now() < deadline) {
+    const now = value();
+    if (now !== last) {
+      last = now;
+      stableSince = Date.now();
+    } else if (Date.now() - stableSince > 400) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function memory(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}

@@ -1,0 +1,152 @@
+import { createServer, type RequestListener, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createRequire } from "node:module";
+import express from "express";
+import { afterEach, describe, expect, it } from "vitest";
+import { createCodexRouter } from "../src/backend/adapters/express.js";
+import { createNodeHandler, toNodeListener } from "../src/backend/adapters/node.js";
+import type { CodexHandlerOptions } from "../src/backend/options.js";
+import { describeAdapter, type StartedServer } from "./adapter-suite.js";
+import { createScriptedRunner, send } from "./adapter-runner.js";
+
+// Express 4 is installed under the alias `express4`; its API is the same for what we use.
+const express4 = createRequire(import.meta.url)("express4") as typeof express;
+
+async function listen(listener: RequestListener): Promise<StartedServer & { server: Server }> {
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** An Express app with the codex router and one route of its own after it. */
+function expressApp(make: typeof express, options: CodexHandlerOptions, before?: (app: express.Express) => void) {
+  const app = make();
+  before?.(app);
+  app.use(createCodexRouter(options));
+  app.get("/other", (_req, res) => {
+    res.json({ other: true });
+  });
+  return app;
+}
+
+describeAdapter("Express 5", (options) => listen(expressApp(express, options)));
+describeAdapter("Express 4", (options) => listen(expressApp(express4, options)));
+describeAdapter("Node http", (options) => listen(createNodeHandler(options)));
+
+const SECRET = "adapter-tests-Secret-4hT8wQ1mZc6Rv";
+const started: StartedServer[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
+});
+async function start(listener: RequestListener): Promise<string> {
+  const s = await listen(listener);
+  started.push(s);
+  return s.baseUrl;
+}
+function options(extra: Partial<CodexHandlerOptions> = {}): CodexHandlerOptions {
+  return { runner: createScriptedRunner(), cookieSecret: SECRET, rateLimits: false, ...extra };
+}
+
+describe.each([
+  ["Express 5", express],
+  ["Express 4", express4],
+])("%s router", (_name, make) => {
+  it("passes requests outside the base path on to the app's own routes", async () => {
+    const base = await start(expressApp(make, options()));
+    const res = await send(`${base}/other`);
+    expect(res.status).toBe(200);
+    expect(res.json()).toEqual({ other: true });
+  });
+
+  it("answers a clear JSON error, not a hang, when a body parser ran before it", async () => {
+    const base = await start(expressApp(make, options(), (app) => app.use(make.json())));
+    const session = await send(`${base}/api/codex/session`, {
+      method: "POST",
+      headers: { origin: base, "content-type": "application/json" },
+      body: "{}",
+    });
+    // Routes that do not read the body still work.
+    expect(session.status).toBe(200);
+    const login = await send(`${base}/api/codex/login/start`, {
+      method: "POST",
+      headers: { origin: base, cookie: cookieOf(session.headers["set-cookie"]) },
+    });
+    const cookie = cookieOf(login.headers["set-cookie"]); // rotated on login
+    const run = await send(`${base}/api/codex/run/stream`, {
+      method: "POST",
+      headers: { origin: base, cookie, "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "hello" }),
+    });
+    expect(run.status).toBe(500);
+    expect(run.json()).toMatchObject({ code: "INTERNAL", error: expect.stringMatching(/before .*body parser|express\.json/i) });
+  });
+
+  it("serves a custom base path under an Express mount path using the full original URL", async () => {
+    const app = make();
+    app.use("/app", createCodexRouter(options({ basePath: "/app/auth" })));
+    const base = await start(app);
+    const res = await send(`${base}/app/auth/session`, { method: "POST", headers: { origin: base } });
+    expect(res.status).toBe(200);
+    expect((await send(`${base}/app/auth/nope`)).json()).toMatchObject({ code: "NOT_FOUND" });
+  });
+});
+
+function cookieOf(setCookie: string[] | undefined): string {
+  const first = setCookie?.[0];
+  if (!first) throw new Error("no Set-Cookie");
+  return first.split(";")[0] as string;
+}
+
+describe("Node adapter", () => {
+  it("answers 500 INTERNAL without details when a handler throws", async () => {
+    const base = await start(
+      toNodeListener(async () => {
+        throw new Error("secret stack detail");
+      }),
+    );
+    const res = await send(`${base}/api/codex/status`);
+    expect(res.status).toBe(500);
+    expect(res.json()).toEqual({ ok: false, code: "INTERNAL", error: "Internal error." });
+    expect(res.text).not.toContain("secret");
+  });
+
+  it("cuts the connection when a response body fails mid-stream, so the answer is not mistaken for complete", async () => {
+    const base = await start(
+      toNodeListener(async () => {
+        let sent = false;
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (sent) controller.error(new Error("boom"));
+            else controller.enqueue(new TextEncoder().encode('{"type":"assistant-text"}\n'));
+            sent = true;
+          },
+        });
+        return new Response(body, { headers: { "content-type": "application/x-ndjson" } });
+      }),
+    );
+    await expect(send(`${base}/api/codex/run/stream`)).rejects.toThrow();
+  });
+
+  it("keeps a path that starts with // a path, whatever the Host header says", async () => {
+    let seen = "";
+    const base = await start(
+      toNodeListener(async (request) => {
+        seen = request.url;
+        return new Response(null, { status: 204 });
+      }),
+    );
+    await send(`${base}//evil.example/api/codex/status`, { headers: { host: "victim.example@evil" } });
+    const url = new URL(seen);
+    expect(url.host).toBe("localhost");
+    expect(url.pathname).toBe("//evil.example/api/codex/status");
+  });
+});
