@@ -1,0 +1,94 @@
+/** Longest Cookie header we look at; browsers send at most ~8 KiB, anything bigger is hostile. */
+const MAX_COOKIE_HEADER = 16 * 1024;
+/** A signed value is `id.signature`, both 43 base64url characters (32 bytes each). */
+const SIGNED_VALUE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/;
+/** Same-name cookies we try (cookie tossing can add more); the rest are ignored. */
+const MAX_CANDIDATES = 4;
+
+/** Signs and verifies session ids with HMAC-SHA256 (Web Crypto; verify is constant-time). */
+export interface CookieSigner {
+  /** `id.signature` for the Set-Cookie value. */
+  sign(id: string): Promise<string>;
+  /** The id when one of the Cookie header's values verifies under any secret; `null` otherwise. Never throws. */
+  verify(cookieHeader: string | null): Promise<string | null>;
+}
+
+/**
+ * Builds the signer. The first secret signs; every secret verifies (rotation).
+ * The cookie name is bound into the MAC so a value cannot move between cookies.
+ *
+ * @example
+ * const signer = createCookieSigner(["new-secret…", "old-secret…"], "__Host-codex_sid");
+ * const value = await signer.sign(id); // "Xy…43.Ab…43"
+ */
+export function createCookieSigner(secrets: readonly string[], cookieName: string): CookieSigner {
+  const encoder = new TextEncoder();
+  const keys = Promise.all(
+    secrets.map((secret) =>
+      crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
+    ),
+  );
+  const message = (id: string) => encoder.encode(`${cookieName}=${id}`);
+
+  return {
+    async sign(id) {
+      const [key] = await keys;
+      const mac = await crypto.subtle.sign("HMAC", key as CryptoKey, message(id));
+      return `${id}.${Buffer.from(mac).toString("base64url")}`;
+    },
+    async verify(cookieHeader) {
+      const candidates = cookieValues(cookieHeader, cookieName);
+      if (candidates.length === 0) return null;
+      const all = await keys;
+      for (const value of candidates) {
+        const match = SIGNED_VALUE.exec(value);
+        if (match === null) continue;
+        const id = match[1] as string;
+        const mac = Buffer.from(match[2] as string, "base64url");
+        // Canonical base64url only: a second spelling of the same MAC is a tampered cookie.
+        if (mac.length !== 32 || mac.toString("base64url") !== match[2]) continue;
+        for (const key of all) {
+          if (await crypto.subtle.verify("HMAC", key, mac, message(id))) return id;
+        }
+      }
+      return null;
+    },
+  };
+}
+
+/** The values of cookie `name` in a Cookie header, %-decoded; malformed ones are dropped. */
+export function cookieValues(header: string | null, name: string): string[] {
+  if (header === null || header.length === 0 || header.length > MAX_COOKIE_HEADER) return [];
+  const out: string[] = [];
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    if (value.includes("%")) {
+      try {
+        value = decodeURIComponent(value);
+      } catch {
+        continue; // bad %-encoding counts as no cookie
+      }
+    }
+    out.push(value);
+    if (out.length >= MAX_CANDIDATES) break;
+  }
+  return out;
+}
+
+export interface CookieAttributes {
+  secure: boolean;
+  maxAgeSec: number;
+}
+
+/** `Set-Cookie` for the session: HttpOnly; SameSite=Strict; Path=/; Secure unless local dev. */
+export function sessionCookie(name: string, value: string, attrs: CookieAttributes): string {
+  return `${name}=${value}; Path=/; Max-Age=${Math.floor(attrs.maxAgeSec)}; HttpOnly; SameSite=Strict${attrs.secure ? "; Secure" : ""}`;
+}
+
+/** `Set-Cookie` that deletes the session cookie: the same attributes, Max-Age=0. */
+export function clearedCookie(name: string, attrs: CookieAttributes): string {
+  return `${name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict${attrs.secure ? "; Secure" : ""}`;
+}

@@ -1,0 +1,42 @@
+/**
+ * Decides whether a state-changing request may proceed (CSRF defence, on top
+ * of SameSite=Strict). Rules:
+ * - `Sec-Fetch-Site: cross-site | same-site` → rejected unless Origin is allowlisted;
+ * - `Sec-Fetch-Site: same-origin | none` → allowed;
+ * - no `Sec-Fetch-Site` (older browsers, non-browsers) → rejected when Origin is
+ *   missing, `null`, or its host differs from Host, unless Origin is allowlisted.
+ *
+ * @example
+ * if (!isCsrfSafe(request, new Set(["https://app.example"]))) return forbidden();
+ */
+export function isCsrfSafe(request: Request, allowedOrigins: ReadonlySet<string>): boolean {
+  const origin = request.headers.get("origin");
+  if (origin !== null && allowedOrigins.has(origin)) return true;
+  const site = request.headers.get("sec-fetch-site");
+  if (site !== null) {
+    const value = site.trim().toLowerCase();
+    return value === "same-origin" || value === "none";
+  }
+  if (origin === null || origin === "null") return false;
+  return originHost(origin) === requestHost(request);
+}
+
+/** The host[:port] of an Origin header value, or null when it is not a URL. */
+function originHost(origin: string): string | null {
+  try {
+    return new URL(origin).host.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+/** The Host header, or the request URL's host when an adapter did not copy it. */
+export function requestHost(request: Request): string {
+  const host = request.headers.get("host");
+  if (host !== null && host !== "") return host.trim().toLowerCase();
+  try {
+    return new URL(request.url).host.toLowerCase();
+  } catch {
+    return "";
+  }
+}

@@ -1,0 +1,148 @@
+import { ROUTES, type RouteName } from "../contract.js";
+import { safeEmitter, safeLogger } from "./audit.js";
+import { isJsonContentType } from "./body.js";
+import { applyCors, preflightHeaders } from "./cors.js";
+import { isCsrfSafe } from "./csrf.js";
+import { CodexError } from "./errors.js";
+import { clientIpOf, createRateLimits, RunLocks } from "./limits.js";
+import { resolveOptions, type CodexHandlerOptions } from "./options.js";
+import { errorResponse } from "./responses.js";
+import { postLoginStart } from "./routes/login-start.js";
+import { postLogout } from "./routes/logout.js";
+import { postRunStream } from "./routes/run.js";
+import { postSession } from "./routes/session.js";
+import type { RouteCall, RouteDeps } from "./routes/shared.js";
+import { getStatus } from "./routes/status.js";
+import { SessionManager } from "./session-manager.js";
+
+/** Connection facts an adapter knows and a Request does not carry. */
+export interface CodexRequestInfo {
+  /** The peer address of the connection (used for per-IP rate limits). */
+  clientIp?: string;
+}
+
+/** The contract as one Web-standard function. */
+export type CodexHandler = (request: Request, info?: CodexRequestInfo) => Promise<Response>;
+
+type Method = "GET" | "POST";
+type Route = { name: RouteName; method: Method; run: (deps: RouteDeps, call: RouteCall) => Promise<Response> };
+
+const TABLE: ReadonlyArray<readonly [string, Route]> = [
+  [ROUTES.session, { name: "session", method: "POST", run: postSession }],
+  [ROUTES.loginStart, { name: "loginStart", method: "POST", run: postLoginStart }],
+  [ROUTES.status, { name: "status", method: "GET", run: getStatus }],
+  [ROUTES.runStream, { name: "runStream", method: "POST", run: postRunStream }],
+  [ROUTES.logout, { name: "logout", method: "POST", run: postLogout }],
+];
+
+/**
+ * Builds the contract handler once from options: `(Request) => Promise<Response>`.
+ * Every security decision (cookies, CSRF, CORS, limits, rotation) lives here,
+ * so every adapter inherits it. Throws at construction on a weak cookieSecret.
+ *
+ * @example
+ * const handler = createCodexHandler({ runner, cookieSecret: process.env.COOKIE_SECRET! });
+ * const response = await handler(request, { clientIp: "203.0.113.7" });
+ */
+export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
+  const opts = resolveOptions(options);
+  const log = safeLogger(options.logger);
+  const emitRaw = safeEmitter(options.onEvent, log);
+  const routes = new Map(TABLE.map(([path, route]) => [opts.basePath + path, route]));
+  const deps: RouteDeps = {
+    opts,
+    sessions: new SessionManager(opts),
+    limits: createRateLimits(options.rateLimits),
+    locks: new RunLocks(),
+    log,
+    emit: () => undefined,
+  };
+
+  return async (request, info) => {
+    const origin = request.headers.get("origin");
+    const clientIp = clientIpOf(request, info, opts.trustProxy);
+    const call: RouteCall = { request, clientIp };
+    const scoped: RouteDeps = { ...deps, emit: (event) => emitRaw({ ...event, at: opts.now(), clientIp }) };
+    let response: Response;
+    try {
+      response = await dispatch(scoped, call, routes, origin);
+    } catch (error) {
+      response = failure(error, scoped);
+    }
+    applyCors(response.headers, origin, opts.allowedOrigins);
+    return response;
+  };
+}
+
+async function dispatch(deps: RouteDeps, call: RouteCall, routes: Map<string, Route>, origin: string | null): Promise<Response> {
+  const { request } = call;
+  const route = routes.get(pathOf(request.url));
+  if (route === undefined) return errorResponse("NOT_FOUND", "Not found.");
+
+  if (request.method === "OPTIONS") return options(deps, route, origin, request);
+  if (request.method !== route.method) {
+    return errorResponse("METHOD_NOT_ALLOWED", `Use ${route.method}.`, { headers: { allow: `${route.method}, OPTIONS` } });
+  }
+  if (route.method === "POST") {
+    if (!isCsrfSafe(request, deps.opts.allowedOrigins)) {
+      deps.emit({ type: "csrf_rejected", route: route.name, code: "CSRF_REJECTED" });
+      return errorResponse("CSRF_REJECTED", "Cross-site request rejected.");
+    }
+    const type = request.headers.get("content-type");
+    const needsJson = route.name === "runStream";
+    if ((needsJson || type !== null) && !isJsonContentType(type)) {
+      return errorResponse("UNSUPPORTED_MEDIA_TYPE", "Send JSON (Content-Type: application/json).");
+    }
+  }
+  return route.run(deps, call);
+}
+
+/** Preflight for listed origins only; a plain OPTIONS (no Origin) just lists the methods. */
+function options(deps: RouteDeps, route: Route, origin: string | null, request: Request): Response {
+  if (origin === null) {
+    return new Response(null, { status: 204, headers: { allow: `${route.method}, OPTIONS`, "cache-control": "no-store" } });
+  }
+  if (!deps.opts.allowedOrigins.has(origin)) {
+    deps.emit({ type: "cors_rejected", route: route.name, code: "CSRF_REJECTED" });
+    return errorResponse("CSRF_REJECTED", "This origin is not allowed.");
+  }
+  const requested = request.headers.get("access-control-request-method");
+  if (requested !== null && requested.toUpperCase() !== route.method) {
+    return errorResponse("METHOD_NOT_ALLOWED", `Use ${route.method}.`, { headers: { allow: `${route.method}, OPTIONS` } });
+  }
+  return new Response(null, { status: 204, headers: preflightHeaders(origin, [route.method]) });
+}
+
+/** A thrown CodexError keeps its code and (already safe) message; anything else is INTERNAL, logged redacted. */
+function failure(error: unknown, deps: RouteDeps): Response {
+  if (error instanceof CodexError) {
+    return errorResponse(error.code, error.message, { status: error.status, details: error.details });
+  }
+  deps.log.error("codex handler failed", { error: error instanceof Error ? error.message : String(error) });
+  return errorResponse("INTERNAL", "Something went wrong.");
+}
+
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return "";
+  }
+}
+
+const cache = new WeakMap<CodexHandlerOptions, CodexHandler>();
+
+/**
+ * Handles one request with a handler built (once per options object) from `options`.
+ *
+ * @example
+ * export const POST = (request: Request) => handleCodexRequest(request, codexOptions);
+ */
+export function handleCodexRequest(request: Request, options: CodexHandlerOptions, info?: CodexRequestInfo): Promise<Response> {
+  let handler = cache.get(options);
+  if (handler === undefined) {
+    handler = createCodexHandler(options);
+    cache.set(options, handler);
+  }
+  return handler(request, info);
+}

@@ -1,0 +1,22 @@
+// codex-auth/backend: the Web-standard handler, its adapters, the memory store and the types.
+export { createCodexHandler, handleCodexRequest } from "./handler.js";
+export type { CodexHandler, CodexRequestInfo } from "./handler.js";
+export type { CodexHandlerOptions, RateLimitOptions, RateLimitRule, RunPolicy } from "./options.js";
+export type { CodexAuditEvent, CodexAuditEventType, CodexLogger } from "./audit.js";
+export { CodexError, defaultStatus } from "./errors.js";
+export type { CodexErrorDetails } from "./errors.js";
+export type {
+  CodexRunner,
+  DeviceLoginResult,
+  RunnerContext,
+  RunnerStatus,
+  RunOptions,
+  SessionData,
+} from "./runner.js";
+export { redact } from "./redact.js";
+export { createMemorySessionStore } from "./sessions/memory-store.js";
+export type { MemorySessionStore, MemorySessionStoreOptions } from "./sessions/memory-store.js";
+export type { SessionLookup, SessionStore, SessionTimeouts, StoredSession } from "./sessions/types.js";
+export { createCodexRouter } from "./adapters/express.js";
+export { createNodeHandler, toNodeListener } from "./adapters/node.js";
+export type * from "../contract.js";

@@ -1,0 +1,97 @@
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import type { RateLimitOptions, RateLimitRule } from "./options.js";
+
+export type LimitName = "sessionCreatePerIp" | "loginStartPerSession" | "loginStartPerIp" | "runPerSession" | "runPerIp";
+
+const DEFAULTS: Record<LimitName, RateLimitRule> = {
+  sessionCreatePerIp: { points: 60, durationSec: 60 },
+  loginStartPerSession: { points: 10, durationSec: 60 },
+  loginStartPerIp: { points: 30, durationSec: 60 },
+  runPerSession: { points: 30, durationSec: 60 },
+  runPerIp: { points: 120, durationSec: 60 },
+};
+
+/** What a check answers: allowed, or refused with the seconds to wait. */
+export type LimitVerdict = { ok: true } | { ok: false; retryAfterSec: number; limit: LimitName };
+
+export interface RateLimits {
+  /** Consumes one point from each named limit for its key; refuses on the first one exhausted. */
+  consume(checks: ReadonlyArray<readonly [LimitName, string]>): Promise<LimitVerdict>;
+}
+
+/**
+ * Builds the handler's rate limits on rate-limiter-flexible: memory by
+ * default, Redis with `storeClient`, anything with `createLimiter`.
+ *
+ * @example
+ * const limits = createRateLimits({ runPerIp: { points: 20, durationSec: 60 } });
+ * await limits.consume([["runPerIp", ip], ["runPerSession", handle]]);
+ */
+export function createRateLimits(options: false | RateLimitOptions | undefined): RateLimits {
+  if (options === false) return { consume: async () => ({ ok: true }) };
+  const opts = options ?? {};
+  const limiters = new Map<LimitName, RateLimiterAbstract>();
+  for (const name of Object.keys(DEFAULTS) as LimitName[]) {
+    const rule = opts[name] ?? DEFAULTS[name];
+    const config = { keyPrefix: `codex-auth:${name}`, points: rule.points, duration: rule.durationSec };
+    limiters.set(name, buildLimiter(opts, config));
+  }
+  return {
+    async consume(checks) {
+      for (const [name, key] of checks) {
+        const limiter = limiters.get(name) as RateLimiterAbstract;
+        try {
+          await limiter.consume(key, 1);
+        } catch (rejection) {
+          // rate-limiter-flexible rejects with a RateLimiterRes when exhausted, with an Error when its store fails.
+          if (rejection instanceof RateLimiterRes) {
+            return { ok: false, limit: name, retryAfterSec: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)) };
+          }
+          throw rejection;
+        }
+      }
+      return { ok: true };
+    },
+  };
+}
+
+function buildLimiter(opts: RateLimitOptions, config: { keyPrefix: string; points: number; duration: number }): RateLimiterAbstract {
+  if (opts.createLimiter !== undefined) return opts.createLimiter(config);
+  if (opts.storeClient !== undefined) {
+    return new RateLimiterRedis({ ...config, storeClient: opts.storeClient, useRedisPackage: opts.useRedisPackage === true });
+  }
+  return new RateLimiterMemory(config);
+}
+
+/**
+ * One run in flight per session, in this process. Check-and-take happens in a
+ * single synchronous step, so concurrent requests cannot both win. With more
+ * than one process, route a session to one instance (sticky sessions) or put
+ * a shared lock in front.
+ */
+export class RunLocks {
+  readonly #held = new Set<string>();
+
+  /** Takes the lock for `handle`; returns a release function, or null when a run is already in flight. */
+  tryAcquire(handle: string): (() => void) | null {
+    if (this.#held.has(handle)) return null;
+    this.#held.add(handle);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#held.delete(handle);
+    };
+  }
+}
+
+/** The client IP: the peer address, or the leftmost X-Forwarded-For entry when the proxy is trusted. */
+export function clientIpOf(request: Request, info: { clientIp?: string } | undefined, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = request.headers.get("x-forwarded-for");
+    const first = forwarded?.split(",")[0]?.trim();
+    if (first !== undefined && first !== "" && first.length <= 64) return first;
+  }
+  const peer = info?.clientIp;
+  return typeof peer === "string" && peer !== "" ? peer.slice(0, 64) : "unknown";
+}

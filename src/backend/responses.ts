@@ -1,0 +1,57 @@
+import type { ErrorBody, ServerErrorCode } from "../contract.js";
+import { CodexError, type CodexErrorDetails } from "./errors.js";
+import { redact } from "./redact.js";
+
+/** Headers every contract response carries. */
+function baseHeaders(contentType: string): Headers {
+  return new Headers({
+    "content-type": contentType,
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+  });
+}
+
+/**
+ * A JSON response with `Cache-Control: no-store`.
+ *
+ * @example
+ * jsonResponse(200, { ok: true });
+ */
+export function jsonResponse(status: number, body: unknown, headers?: Record<string, string>): Response {
+  const h = baseHeaders("application/json; charset=utf-8");
+  for (const [name, value] of Object.entries(headers ?? {})) h.set(name, value);
+  return new Response(JSON.stringify(body), { status, headers: h });
+}
+
+/** A JSON error `{ code, error }`; the message passes through redact(). 429s get Retry-After. */
+export function errorResponse(
+  code: ServerErrorCode,
+  message: string,
+  options: { status?: number; details?: CodexErrorDetails; headers?: Record<string, string>; extra?: Record<string, unknown> } = {},
+): Response {
+  const error = new CodexError(code, redact(message), { status: options.status, details: options.details });
+  const body: ErrorBody & Record<string, unknown> = { ...options.extra, ...errorFields(error) };
+  const headers: Record<string, string> = { ...options.headers };
+  if (body.retryAfter !== undefined) headers["retry-after"] = String(body.retryAfter);
+  return jsonResponse(error.status, body, headers);
+}
+
+/** The wire fields of a CodexError: code, redacted message, and the known safe details. */
+export function errorFields(error: CodexError): ErrorBody & Record<string, unknown> {
+  const body: ErrorBody & Record<string, unknown> = { code: error.code, error: redact(error.message) };
+  const { resetsAt, planType, models, retryAfter } = error.details;
+  if (typeof resetsAt === "number" && Number.isFinite(resetsAt)) body.resetsAt = resetsAt;
+  if (typeof planType === "string") body.planType = redact(planType).slice(0, 64);
+  if (Array.isArray(models)) body.models = models.filter((m) => typeof m === "string").slice(0, 50).map((m) => redact(m).slice(0, 100));
+  if (typeof retryAfter === "number" && Number.isFinite(retryAfter)) body.retryAfter = Math.max(1, Math.ceil(retryAfter));
+  return body;
+}
+
+/** A streaming NDJSON response with `Cache-Control: no-store`. */
+export function ndjsonResponse(body: ReadableStream<Uint8Array>, headers?: Record<string, string>): Response {
+  const h = baseHeaders("application/x-ndjson");
+  // Tells nginx-style proxies not to buffer the stream.
+  h.set("x-accel-buffering", "no");
+  for (const [name, value] of Object.entries(headers ?? {})) h.set(name, value);
+  return new Response(body, { status: 200, headers: h });
+}

@@ -1,0 +1,65 @@
+import { CodexError } from "../errors.js";
+import { errorFields } from "../responses.js";
+import {
+  jsonResponse,
+  noSessionResponse,
+  publicAccount,
+  rateLimited,
+  rotatedResponse,
+  tagOf,
+  type RouteCall,
+  type RouteDeps,
+} from "./shared.js";
+
+/** POST /login/start: begins a device login, or answers loggedIn (rotating the session on its first authentication). */
+export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<Response> {
+  const found = await deps.sessions.lookup(call.request);
+  if (found.kind === "rotated") return rotatedResponse();
+  if (found.kind === "none") return noSessionResponse();
+  const { session } = found;
+  const limited = await rateLimited(
+    deps,
+    "loginStart",
+    [
+      ["loginStartPerIp", call.clientIp],
+      ["loginStartPerSession", session.handle],
+    ],
+    session,
+  );
+  if (limited !== null) return limited;
+
+  const ctx = deps.sessions.contextFor(session);
+  let result;
+  try {
+    result = await deps.opts.runner.startDeviceLogin(ctx);
+  } catch (error) {
+    await deps.sessions.persistContext(session, ctx);
+    if (error instanceof CodexError && error.code === "DEVICE_AUTH_NOT_ENABLED") {
+      deps.emit({ type: "login_failed", route: "loginStart", code: error.code, ...tagOf(session) });
+      // The seed's shape: `errorCode` for old clients, `code` for everything else.
+      return jsonResponse(error.status, { errorCode: "DEVICE_AUTH_NOT_ENABLED", ...errorFields(error) });
+    }
+    throw error;
+  }
+  session.data = ctx.data;
+
+  if (result.status === "authenticated") {
+    if (!session.authenticated) {
+      const setCookie = await deps.sessions.rotate(session);
+      if (setCookie === null) return rotatedResponse();
+      deps.emit({ type: "login_succeeded", route: "loginStart", ...tagOf(session) });
+      return jsonResponse(200, { ok: true, loggedIn: true, account: publicAccount(result.account) }, { "set-cookie": setCookie });
+    }
+    await deps.sessions.persist(session);
+    return jsonResponse(200, { ok: true, loggedIn: true, account: publicAccount(result.account) });
+  }
+
+  if (result.status !== "started" || typeof result.loginUrl !== "string" || typeof result.userCode !== "string" || !Number.isFinite(result.expiresAt)) {
+    throw new TypeError("runner.startDeviceLogin returned an unexpected result");
+  }
+  // A new device login means the runner holds no usable login: the next success must rotate again.
+  session.authenticated = false;
+  await deps.sessions.persist(session);
+  deps.emit({ type: "login_started", route: "loginStart", ...tagOf(session) });
+  return jsonResponse(200, { loginUrl: result.loginUrl, userCode: result.userCode, expiresAt: result.expiresAt });
+}

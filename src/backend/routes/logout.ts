@@ -1,0 +1,23 @@
+import { jsonResponse, rotatedResponse, tagOf, type RouteCall, type RouteDeps } from "./shared.js";
+
+/** POST /logout: runner.logout (best effort), delete the session, clear the cookie. Idempotent. */
+export async function postLogout(deps: RouteDeps, call: RouteCall): Promise<Response> {
+  const found = await deps.sessions.lookup(call.request);
+  // The old id of a rotated session grants nothing, not even logout; the client retries with its new cookie.
+  if (found.kind === "rotated") return rotatedResponse();
+  if (found.kind === "active") {
+    const { session } = found;
+    try {
+      await deps.opts.runner.logout(deps.sessions.contextFor(session));
+    } catch (error) {
+      deps.log.warn("runner.logout failed; the session is deleted anyway", { error: messageOf(error) });
+    }
+    await deps.sessions.delete(session);
+    deps.emit({ type: "logout", route: "logout", ...tagOf(session) });
+  }
+  return jsonResponse(200, {}, { "set-cookie": deps.sessions.clearCookie() });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,57 @@
+import { readJsonObject } from "../body.js";
+import { ndjsonResponse } from "../responses.js";
+import { createRunStream } from "../run-stream.js";
+import { validateRunRequest } from "../run-request.js";
+import { errorResponse, noSessionResponse, rateLimited, rotatedResponse, tagOf, type RouteCall, type RouteDeps } from "./shared.js";
+import type { ServerErrorCode } from "../../contract.js";
+
+/** POST /run/stream: one run per session at a time, streamed as NDJSON, pulled at the reader's pace. */
+export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<Response> {
+  const found = await deps.sessions.lookup(call.request);
+  if (found.kind === "rotated") return rotatedResponse();
+  if (found.kind === "none") return noSessionResponse();
+  const { session } = found;
+  if (!session.authenticated) return errorResponse("NOT_AUTHENTICATED", "Sign in first.");
+
+  const limited = await rateLimited(
+    deps,
+    "runStream",
+    [
+      ["runPerIp", call.clientIp],
+      ["runPerSession", session.handle],
+    ],
+    session,
+  );
+  if (limited !== null) return limited;
+
+  const body = await readJsonObject(call.request, deps.opts.maxBodyBytes);
+  const { prompt, options } = validateRunRequest(body, deps.opts.runPolicy, deps.opts.maxPromptChars);
+
+  const release = deps.locks.tryAcquire(session.handle);
+  if (release === null) {
+    deps.emit({ type: "run_in_progress", route: "runStream", code: "RUN_IN_PROGRESS", ...tagOf(session) });
+    return errorResponse("RUN_IN_PROGRESS", "A run is already in progress for this session.");
+  }
+
+  const ctx = deps.sessions.contextFor(session);
+  deps.emit({ type: "run_started", route: "runStream", ...tagOf(session) });
+  const stream = createRunStream({
+    runner: deps.opts.runner,
+    ctx,
+    prompt,
+    runOptions: options,
+    requestSignal: call.request.signal,
+    onUnexpected: (error) => deps.log.error("runner.run threw", { error: error instanceof Error ? error.message : String(error) }),
+    onEnd: async (outcome, code) => {
+      release();
+      try {
+        await deps.sessions.persistContext(session, ctx);
+      } catch (error) {
+        deps.log.error("could not persist the session after a run", { error: error instanceof Error ? error.message : String(error) });
+      }
+      if (outcome === "finished") deps.emit({ type: "run_finished", route: "runStream", ...tagOf(session) });
+      else deps.emit({ type: "run_failed", route: "runStream", code: (code ?? "RUN_FAILED") as ServerErrorCode, ...tagOf(session) });
+    },
+  });
+  return ndjsonResponse(stream);
+}

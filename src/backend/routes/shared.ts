@@ -1,0 +1,69 @@
+import type { Account, ServerErrorCode } from "../../contract.js";
+import type { CodexAuditEvent, CodexLogger } from "../audit.js";
+import type { RateLimits, LimitName, RunLocks } from "../limits.js";
+import type { ResolvedOptions } from "../options.js";
+import { errorResponse, jsonResponse } from "../responses.js";
+import { auditTag } from "../session-id.js";
+import type { ActiveSession, SessionManager } from "../session-manager.js";
+
+/** What every route gets from the handler, built once per handler. */
+export interface RouteDeps {
+  opts: ResolvedOptions;
+  sessions: SessionManager;
+  limits: RateLimits;
+  locks: RunLocks;
+  log: Required<CodexLogger>;
+  emit: (event: Omit<CodexAuditEvent, "at">) => void;
+}
+
+/** One request as a route sees it. */
+export interface RouteCall {
+  request: Request;
+  clientIp: string;
+}
+
+/** 409 SESSION_ROTATED: the cookie's id was just rotated by a racing request; not a logout, retry with the new cookie. */
+export function rotatedResponse(): Response {
+  return errorResponse("SESSION_ROTATED", "This session was just renewed; retry the request.", { extra: { ok: false, status: "rotated" } });
+}
+
+/** 401 NO_SESSION for routes that need a session. */
+export function noSessionResponse(): Response {
+  return errorResponse("NO_SESSION", "No session; call POST /session first.", { extra: { ok: false } });
+}
+
+/** Applies rate limits; a 429 response when one is exhausted, null when allowed. */
+export async function rateLimited(
+  deps: RouteDeps,
+  route: string,
+  checks: ReadonlyArray<readonly [LimitName, string]>,
+  session?: ActiveSession,
+): Promise<Response | null> {
+  const verdict = await deps.limits.consume(checks);
+  if (verdict.ok) return null;
+  deps.emit({ type: "rate_limited", route, limit: verdict.limit, code: "RATE_LIMITED", ...tagOf(session) });
+  return errorResponse("RATE_LIMITED", "Too many requests; try again later.", { details: { retryAfter: verdict.retryAfterSec } });
+}
+
+/** The audit `session` field for a session, if any. */
+export function tagOf(session: ActiveSession | undefined): { session?: string } {
+  return session === undefined ? {} : { session: auditTag(session.handle) };
+}
+
+/** Only the account fields the browser may see, as bounded strings. */
+export function publicAccount(account: unknown): Account {
+  const source = account !== null && typeof account === "object" ? (account as Record<string, unknown>) : {};
+  const out: Account = { email: boundedString(source.email) ?? null };
+  const name = boundedString(source.name);
+  if (name !== undefined) out.name = name;
+  const planType = boundedString(source.planType);
+  if (planType !== undefined) out.planType = planType;
+  return out;
+}
+
+function boundedString(value: unknown): string | undefined {
+  return typeof value === "string" ? value.slice(0, 320) : undefined;
+}
+
+export { jsonResponse, errorResponse };
+export type { ServerErrorCode };

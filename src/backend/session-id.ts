@@ -1,0 +1,26 @@
+import { createHash, randomBytes } from "node:crypto";
+
+/**
+ * A new session id: 256 bits from the CSPRNG, base64url (43 characters).
+ *
+ * @example
+ * newSessionId() // "p3Q…" (43 chars)
+ */
+export function newSessionId(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/**
+ * The stable handle of a session (the runner's `ctx.id`), derived from the
+ * session's first id and then kept in its sealed data so that it survives
+ * cookie rotation. One-way and domain-separated: it is neither the id nor the
+ * store key, so it cannot be turned back into a cookie.
+ */
+export function handleFromId(id: string): string {
+  return createHash("sha256").update("codex-auth/session-handle/v1\0").update(id).digest("base64url").slice(0, 32);
+}
+
+/** A 12-character hash of a handle for audit events and logs: correlates, identifies nothing. */
+export function auditTag(handle: string): string {
+  return createHash("sha256").update("codex-auth/audit-tag/v1\0").update(handle).digest("base64url").slice(0, 12);
+}

@@ -1,0 +1,153 @@
+import { clearedCookie, createCookieSigner, sessionCookie, type CookieAttributes, type CookieSigner } from "./cookies.js";
+import type { ResolvedOptions } from "./options.js";
+import type { RunnerContext, SessionData } from "./runner.js";
+import { handleFromId, newSessionId } from "./session-id.js";
+
+/** What the sealed payload holds: the stable handle, the authenticated flag, the runner's data. */
+interface Payload {
+  h?: string;
+  a?: 1;
+  d?: SessionData;
+}
+
+/** A session as one request sees it. `data` is the runner's, mutable. */
+export interface ActiveSession {
+  readonly id: string;
+  /** Stable across rotation; the runner's ctx.id and the run-lock key. */
+  readonly handle: string;
+  authenticated: boolean;
+  data: SessionData;
+  readonly createdAt: number;
+  /** What was last persisted, to skip writes that change nothing. */
+  snapshot: string;
+  /** The handle is pinned in the payload (always after the first rotation). */
+  pinned: boolean;
+}
+
+export type SessionLookupResult = { kind: "none" } | { kind: "rotated" } | { kind: "active"; session: ActiveSession };
+
+/**
+ * Ties cookies, the store and sealing together: reads the session a request
+ * names, creates, persists, rotates and deletes sessions. Every malformed or
+ * unverifiable input becomes "no session"; nothing here throws for bad input.
+ */
+export class SessionManager {
+  readonly #opts: ResolvedOptions;
+  readonly #signer: CookieSigner;
+  readonly #attrs: CookieAttributes;
+
+  constructor(opts: ResolvedOptions) {
+    this.#opts = opts;
+    this.#signer = createCookieSigner(opts.secrets, opts.cookieName);
+    this.#attrs = { secure: opts.secure, maxAgeSec: opts.maxAgeSec };
+  }
+
+  /** The session named by the request's cookie. */
+  async lookup(request: Request): Promise<SessionLookupResult> {
+    const id = await this.#signer.verify(request.headers.get("cookie"));
+    if (id === null) return { kind: "none" };
+    const found = await this.#opts.store.get(id);
+    if (found.state === "rotated") return { kind: "rotated" };
+    if (found.state !== "active") return { kind: "none" };
+    const payload = await this.#opts.sealer.unseal(found.session.data);
+    if (payload === null) return { kind: "none" }; // sealed under a key we no longer hold, or corrupt
+    const { h, a, d } = payload as Payload;
+    const data = d !== null && typeof d === "object" && !Array.isArray(d) ? d : {};
+    const session: ActiveSession = {
+      id,
+      handle: typeof h === "string" && h !== "" ? h : handleFromId(id),
+      authenticated: a === 1,
+      data,
+      createdAt: found.session.createdAt,
+      snapshot: "",
+      pinned: typeof h === "string" && h !== "",
+    };
+    session.snapshot = snapshotOf(session);
+    return { kind: "active", session };
+  }
+
+  /** Creates a fresh, unauthenticated session; returns it with its Set-Cookie. */
+  async create(): Promise<{ session: ActiveSession; setCookie: string }> {
+    const id = newSessionId();
+    const createdAt = this.#opts.now();
+    await this.#opts.store.create(id, { data: "", createdAt });
+    const session: ActiveSession = { id, handle: handleFromId(id), authenticated: false, data: {}, createdAt, snapshot: "", pinned: false };
+    session.snapshot = snapshotOf(session);
+    return { session, setCookie: await this.setCookieFor(id) };
+  }
+
+  /** Takes back whatever the runner left in ctx.data and persists it. */
+  async persistContext(session: ActiveSession, ctx: RunnerContext): Promise<void> {
+    session.data = ctx.data;
+    await this.persist(session);
+  }
+
+  /** Writes the session back if the runner (or the auth flag) changed anything. Never resurrects a deleted session. */
+  async persist(session: ActiveSession, force = false): Promise<void> {
+    if (!isPlainObject(session.data)) session.data = {};
+    const snapshot = snapshotOf(session);
+    if (!force && snapshot === session.snapshot) return;
+    await this.#opts.store.save(session.id, { data: await this.#seal(session), createdAt: session.createdAt });
+    session.snapshot = snapshot;
+  }
+
+  /** The runner context for a session: ctx.data is the session's data; ctx.save persists it now. */
+  contextFor(session: ActiveSession): RunnerContext {
+    const ctx: RunnerContext = {
+      id: session.handle,
+      data: session.data,
+      save: async () => {
+        session.data = ctx.data;
+        await this.persist(session);
+      },
+    };
+    return ctx;
+  }
+
+  /**
+   * Moves an authenticated session to a new id (fixation defence). Exactly one
+   * concurrent caller wins and gets the new Set-Cookie; the others get null.
+   */
+  async rotate(session: ActiveSession): Promise<string | null> {
+    const newId = newSessionId();
+    const won = await this.#opts.store.rotate(session.id, newId, this.#opts.rotationGraceMs);
+    if (!won) return null;
+    const next: ActiveSession = { ...session, id: newId, authenticated: true, pinned: true };
+    await this.persist(next, true);
+    return this.setCookieFor(newId);
+  }
+
+  /** Deletes the session from the store. */
+  async delete(session: ActiveSession): Promise<void> {
+    await this.#opts.store.delete(session.id);
+  }
+
+  /** Set-Cookie that clears the session cookie (Max-Age=0, same attributes). */
+  clearCookie(): string {
+    return clearedCookie(this.#opts.cookieName, this.#attrs);
+  }
+
+  async setCookieFor(id: string): Promise<string> {
+    return sessionCookie(this.#opts.cookieName, await this.#signer.sign(id), this.#attrs);
+  }
+
+  async #seal(session: ActiveSession): Promise<string> {
+    const payload: Payload = {};
+    if (Object.keys(session.data).length > 0) payload.d = session.data;
+    if (session.authenticated) payload.a = 1;
+    // Pin the handle as soon as anything is stored, so it outlives the id it was derived from.
+    if (session.pinned || payload.d !== undefined || payload.a !== undefined) {
+      payload.h = session.handle;
+      session.pinned = true;
+    }
+    return this.#opts.sealer.seal(payload as SessionData);
+  }
+}
+
+function snapshotOf(session: ActiveSession): string {
+  return `${session.authenticated ? 1 : 0}${JSON.stringify(session.data)}`;
+}
+
+function isPlainObject(value: unknown): value is SessionData {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
