@@ -95,3 +95,15 @@ describe("memory store: expiry costs nothing per request", () => {
     store.close();
   });
 });
+
+describe("memory store: what it keys on", () => {
+  it("files each session under SHA-256 of its id, never the id", async () => {
+    const store = createMemorySessionStore({ sweepIntervalMs: 0 });
+    const id = newId();
+    await store.create(id, { data: "", createdAt: Date.now() });
+    const { createHash } = await import("node:crypto");
+    const rows = JSON.parse(store.dump()) as Array<{ key: string }>;
+    expect(rows.map((r) => r.key)).toEqual([createHash("sha256").update(id).digest("hex")]);
+    expect(store.dump()).not.toContain(id);
+  });
+});

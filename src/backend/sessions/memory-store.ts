@@ -7,9 +7,9 @@ export interface MemorySessionStoreOptions extends SessionTimeouts {
   now?: () => number;
   /** Entries checked for expiry on each write (create/save/rotate/delete). Default 2. */
   sweepPerCall?: number;
-  /** How often a background slice runs, in ms; `0` turns it off. Default 30 s (timer is unref'd). */
+  /** How often a background slice runs, in ms; `0` turns it off. Default 5 s (the timer is unref'd). */
   sweepIntervalMs?: number;
-  /** Entries checked per background slice. Default 5,000. */
+  /** Entries checked per background slice (about a millisecond's work). Default 1,000. */
   sweepSliceSize?: number;
 }
 
@@ -53,8 +53,8 @@ class Entry {
  */
 export function createMemorySessionStore(options: MemorySessionStoreOptions = {}): MemorySessionStore {
   const core = new MemoryCore(options);
-  const intervalMs = options.sweepIntervalMs ?? 30_000;
-  const sliceSize = options.sweepSliceSize ?? 5_000;
+  const intervalMs = options.sweepIntervalMs ?? 5_000;
+  const sliceSize = options.sweepSliceSize ?? 1_000;
   let timer: ReturnType<typeof setInterval> | undefined;
   if (intervalMs > 0) {
     // The timer holds the store only weakly: a dropped store is collected and its timer stops itself.
