@@ -4,6 +4,7 @@
  * receives (for the token-confinement checks).
  */
 import { createCodexHandler, type CodexHandler } from "../src/backend/handler.js";
+import type { CodexHandlerOptions } from "../src/backend/options.js";
 import { directRunner } from "../src/backend/direct.js";
 import type { CodexRunner } from "../src/backend/runner.js";
 import type { DirectRunnerOptions } from "../src/backend/runners/direct/options.js";
@@ -31,6 +32,7 @@ export interface Harness {
 export async function startHarness(
   simOptions: SimulatorOptions = {},
   runnerOptions: DirectRunnerOptions = {},
+  handlerOptions: Partial<CodexHandlerOptions> = {},
 ): Promise<Harness> {
   const sim = await startSimulator({ interval: 1, ...simOptions });
   const calls: Harness["calls"] = [];
@@ -54,6 +56,7 @@ export async function startHarness(
     cookieOptions: { secure: false },
     rateLimits: false,
     logger: { info: log("info"), warn: log("warn"), error: log("error") },
+    ...handlerOptions,
   });
   const clients: Client[] = [];
   const newClient = (): Client => {
