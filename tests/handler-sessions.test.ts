@@ -1,0 +1,222 @@
+import { describe, expect, it } from "vitest";
+import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
+import { Browser, makeHarness, readEvents } from "./helpers/handler-harness.js";
+import { createTestRunner } from "./helpers/test-runner.js";
+
+const MINUTE = 60_000;
+
+function clock(start = 1_800_000_000_000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+describe("session lifetime", () => {
+  it("expires a session left idle past the idle timeout (injected clock)", async () => {
+    const c = clock();
+    const store = createMemorySessionStore({ idleTimeoutMs: 30 * MINUTE, absoluteTimeoutMs: 24 * 60 * MINUTE, now: c.now, sweepIntervalMs: 0 });
+    const { handler, runner } = makeHarness({ sessionStore: store, now: c.now });
+    const browser = new Browser(handler);
+    await browser.signIn(runner);
+
+    c.advance(29 * MINUTE);
+    expect((await browser.get("/status")).status).toBe(200); // activity refreshes the idle timer
+    c.advance(29 * MINUTE);
+    expect((await browser.get("/status")).status).toBe(200);
+    c.advance(31 * MINUTE);
+    const res = await browser.get("/status");
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ ok: false, status: "logged_out", code: "NO_SESSION" });
+    expect((await browser.post("/run/stream", { prompt: "hi" })).status).toBe(401);
+  });
+
+  it("expires an active session at the absolute timeout, counted from creation across the rotation", async () => {
+    const c = clock();
+    const store = createMemorySessionStore({ idleTimeoutMs: 60 * MINUTE, absoluteTimeoutMs: 120 * MINUTE, now: c.now, sweepIntervalMs: 0 });
+    const { handler, runner } = makeHarness({ sessionStore: store, now: c.now });
+    const browser = new Browser(handler);
+    await browser.post("/session");
+    await browser.post("/login/start");
+    c.advance(50 * MINUTE);
+    runner.approve();
+    expect((await browser.get("/status")).status).toBe(200); // rotated here
+    for (let i = 0; i < 3; i++) {
+      c.advance(20 * MINUTE);
+      expect((await browser.get("/status")).status).toBe(200);
+    }
+    c.advance(11 * MINUTE); // 121 minutes after the first cookie, though active all along
+    expect((await browser.get("/status")).status).toBe(401);
+  });
+
+  it("forgets memory sessions on a process restart (a new store): the old cookie is logged out, not an error", async () => {
+    const runner = createTestRunner();
+    const first = makeHarness({}, runner);
+    const browser = new Browser(first.handler);
+    await browser.signIn(runner);
+    const restarted = makeHarness({}, runner);
+    const after = new Browser(restarted.handler);
+    after.cookie = browser.cookie;
+    const res = await after.get("/status");
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ status: "logged_out" });
+  });
+});
+
+describe("rotation on sign-in races other tabs", () => {
+  it("20 concurrent /status at the moment of approval: one code exchange, one new cookie, no definitive logout", async () => {
+    const runner = createTestRunner({ exchangeDelayMs: 20 });
+    const { handler } = makeHarness({}, runner);
+    const tab = new Browser(handler);
+    await tab.post("/session");
+    await tab.post("/login/start");
+    const oldCookie = tab.cookie as string;
+    runner.approve();
+
+    const tabs = Array.from({ length: 20 }, () => {
+      const b = new Browser(handler);
+      b.cookie = oldCookie;
+      return b;
+    });
+    const answers = await Promise.all(tabs.map((b) => b.get("/status")));
+    const statuses = answers.map((r) => r.status);
+    expect(runner.exchanges).toBe(1);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(0);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(19);
+    for (const r of answers.filter((a) => a.status === 409)) {
+      expect(await r.json()).toEqual({ ok: false, status: "rotated", code: "SESSION_ROTATED", error: expect.any(String) });
+      expect(r.headers.get("set-cookie")).toBeNull();
+    }
+    const winner = tabs[statuses.indexOf(200)] as Browser;
+    expect(winner.cookie).not.toBe(oldCookie);
+
+    // The losing tabs poll again with the cookie the browser now holds, and are signed in.
+    const retry = new Browser(handler);
+    retry.cookie = winner.cookie;
+    expect(await (await retry.get("/status")).json()).toMatchObject({ ok: true });
+    expect(runner.exchanges).toBe(1);
+  });
+
+  it("late polls with the old cookie inside the grace period get 409, never a logout", async () => {
+    const { handler, runner } = makeHarness();
+    const tab = new Browser(handler);
+    await tab.post("/session");
+    await tab.post("/login/start");
+    const stale = new Browser(handler);
+    stale.cookie = tab.cookie;
+    runner.approve();
+    expect((await tab.get("/status")).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await stale.get("/status")).status).toBe(409);
+    // POST /session with the old cookie must not mint a fresh cookie over the signed-in one.
+    const session = await stale.post("/session");
+    expect(session.status).toBe(409);
+    expect(session.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("a status that races a rotation and comes back logged out from the runner still answers 409", async () => {
+    const runner = createTestRunner();
+    const { handler } = makeHarness({}, runner);
+    const tab = new Browser(handler);
+    await tab.post("/session");
+    await tab.post("/login/start");
+    const stale = new Browser(handler);
+    stale.cookie = tab.cookie;
+    runner.approve();
+    // The stale request reads the session first and its runner call stalls; meanwhile the other tab
+    // completes the exchange and the rotation; then the stale call comes back "logged_out".
+    const realGetStatus = runner.getStatus.bind(runner);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    let stalled = false;
+    runner.getStatus = async (ctx) => {
+      if (!stalled) {
+        stalled = true;
+        await gate;
+        return { status: "logged_out" };
+      }
+      return realGetStatus(ctx);
+    };
+    const racing = stale.get("/status");
+    await new Promise((r) => setTimeout(r, 10));
+    expect(stalled).toBe(true);
+    const first = await tab.get("/status");
+    expect(first.status).toBe(200);
+    release();
+    expect((await racing).status).toBe(409);
+  });
+});
+
+describe("logout", () => {
+  it("ends the session server-side, clears the cookie with the same attributes, and the old cookie is dead", async () => {
+    const { handler, runner } = makeHarness();
+    const browser = new Browser(handler);
+    await browser.signIn(runner);
+    const cookie = browser.cookie;
+    const res = await browser.post("/logout");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({});
+    expect(res.headers.get("set-cookie")).toBe("__Host-codex_sid=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure");
+    expect(browser.cookie).toBeNull();
+    const replay = new Browser(handler);
+    replay.cookie = cookie;
+    expect((await replay.get("/status")).status).toBe(401);
+    expect((await replay.post("/run/stream", { prompt: "x" })).status).toBe(401);
+  });
+
+  it("deletes the session even when runner.logout throws, and logs the failure redacted", async () => {
+    const lines: string[] = [];
+    const runner = createTestRunner({ logoutError: new Error("revoke failed for Bearer eyJabc.eyJdef.ghi at /home/ann/.codex/auth.json") });
+    const { handler } = makeHarness({ logger: { warn: (m, f) => lines.push(m + JSON.stringify(f)) } }, runner);
+    const browser = new Browser(handler);
+    await browser.signIn(runner);
+    const cookie = browser.cookie;
+    expect((await browser.post("/logout")).status).toBe(200);
+    const replay = new Browser(handler);
+    replay.cookie = cookie;
+    expect((await replay.get("/status")).status).toBe(401);
+    expect(lines.join("\n")).toMatch(/revoke failed/);
+    expect(lines.join("\n")).not.toMatch(/eyJabc|\/home\/ann/);
+  });
+
+  it("answers {} and clears the cookie without a session", async () => {
+    const { handler } = makeHarness();
+    const res = await new Browser(handler).post("/logout");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("set-cookie")).toMatch(/Max-Age=0/);
+  });
+});
+
+describe("runner state persistence", () => {
+  it("persists ctx.data after each call and via ctx.save in the middle of a run", async () => {
+    const runner = createTestRunner({
+      run: async function* (ctx) {
+        ctx.data.refreshedAt = 1;
+        await ctx.save?.();
+        yield { type: "assistant-text", mode: "append", text: "a" };
+        ctx.data.refreshedAt = 2;
+        yield { type: "done", result: {} };
+      },
+    });
+    const { handler, store } = makeHarness({}, runner);
+    const browser = new Browser(handler);
+    await browser.signIn(runner);
+    let sawMidRun = false;
+    runner.getStatus = async (ctx) => {
+      sawMidRun ||= ctx.data.refreshedAt === 1;
+      return { status: "authenticated", account: { email: null } };
+    };
+    const res = await browser.post("/run/stream", { prompt: "p" });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    await browser.get("/status"); // a second tab reads the session mid-run
+    while (!(await reader.read()).done);
+    expect(sawMidRun).toBe(true);
+    let final: unknown;
+    runner.getStatus = async (ctx) => {
+      final = ctx.data.refreshedAt;
+      return { status: "authenticated", account: { email: null } };
+    };
+    await browser.get("/status");
+    expect(final).toBe(2);
+    expect(store.size).toBeGreaterThan(0);
+  });
+});
