@@ -30,10 +30,14 @@ export async function startRedisServer(): Promise<RedisServer> {
     ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "yes"],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
+  // If the test process dies before stop(), do not leave a server behind.
+  const killOnExit = (): void => void child.kill("SIGKILL");
+  process.once("exit", killOnExit);
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
   child.stderr?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
   const stop = async (): Promise<void> => {
+    process.off("exit", killOnExit);
     await kill(child);
     await rm(dir, { recursive: true, force: true });
   };
