@@ -21,6 +21,7 @@ function atLeast(version: number[], minimum: number[]): boolean {
 /** Clients older than this see no models, as upstream hides models from stale clients. */
 const MINIMAL_CLIENT_VERSION = "0.100.0";
 
+/** One catalogue entry, with every field codex 0.169 requires to decode the list. */
 function modelInfo(slug: string, priority: number): Record<string, unknown> {
   return {
     slug,
@@ -37,12 +38,33 @@ function modelInfo(slug: string, priority: number): Record<string, unknown> {
     minimal_client_version: MINIMAL_CLIENT_VERSION,
     supported_in_api: true,
     priority,
+    availability_nux: null,
+    upgrade: null,
+    prefer_websockets: false,
+    support_verbosity: false,
+    default_verbosity: null,
+    apply_patch_tool_type: "freeform",
+    web_search_tool_type: "text",
     input_modalities: ["text"],
-    context_window: 272000,
+    supports_image_detail_original: false,
     truncation_policy: { mode: "tokens", limit: 10000 },
     supports_parallel_tool_calls: true,
-    support_verbosity: false,
+    context_window: 272000,
+    max_context_window: 272000,
+    auto_compact_token_limit: null,
     default_reasoning_summary: "none",
+    experimental_supported_tools: [],
+    available_in_plans: ["free", "plus", "pro", "team", "business", "enterprise", "edu"],
+    supports_search_tool: false,
+    supports_experimental_context: false,
+    default_service_tier: null,
+    service_tiers: [],
+    additional_speed_tiers: [],
+    supports_reasoning_summary_parameter: true,
+    supports_reasoning_summaries: true,
+    supports_reasoning_effort_updates: true,
+    // Required: without an instructions template the CLI rejects the whole catalogue.
+    model_messages: { instructions_template: "You are a simulated Codex model answering from a local test server." },
   };
 }
 

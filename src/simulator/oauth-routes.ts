@@ -12,6 +12,11 @@ function parseTokenRequest(req: IncomingMessage, body: string): Record<string, u
   return undefined;
 }
 
+/** Which counted endpoint a `/oauth/token` request is: a refresh grant or (anything else) the code exchange. */
+export function tokenEndpointOf(req: IncomingMessage, body: string): "refresh" | "codeExchange" {
+  return stringField(parseTokenRequest(req, body), "grant_type") === "refresh_token" ? "refresh" : "codeExchange";
+}
+
 /** `POST /oauth/token`: the device flow's code exchange (form) or a refresh (JSON). */
 export const oauthToken: RouteHandler = (ctx, { req, res, body }) => {
   const params = parseTokenRequest(req, body);

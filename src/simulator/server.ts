@@ -4,12 +4,18 @@ import type { Duplex } from "node:stream";
 import type { SimContext } from "./context.js";
 import { BodyError, readBody, sendJson } from "./http.js";
 import { findRoute, RESPONSES_PATH } from "./routes.js";
-import type { SimulatorOptions } from "./types.js";
+import { tokenEndpointOf } from "./oauth-routes.js";
+import type { SimulatorOptions, SimulatorRequestInfo } from "./types.js";
 
 /** Trailing slashes are ignored: the CLI joins base URLs with paths loosely. */
 function normalisePath(pathname: string): string {
   const trimmed = pathname.replace(/\/{2,}/g, "/").replace(/\/+$/, "");
   return trimmed === "" ? "/" : trimmed;
+}
+
+function endpointLabel(route: ReturnType<typeof findRoute>, req: IncomingMessage, body: string): SimulatorRequestInfo["endpoint"] {
+  if (route === undefined || route === "methodMismatch") return "unknown";
+  return route.path === "/oauth/token" ? tokenEndpointOf(req, body) : route.endpoint;
 }
 
 async function handle(
@@ -32,7 +38,7 @@ async function handle(
   options.onRequest?.({
     method,
     url: req.url ?? "/",
-    endpoint: route === undefined || route === "methodMismatch" ? "unknown" : route.endpoint,
+    endpoint: endpointLabel(route, req, body),
     headers: req.headers,
     body,
   });

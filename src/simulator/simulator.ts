@@ -6,7 +6,8 @@ import { listen } from "./server.js";
 import { TokenStore } from "./tokens.js";
 import type { Simulator, SimulatorOptions, SimulatorStats } from "./types.js";
 
-const DEFAULT_MODELS = ["gpt-5.4-codex", "gpt-5.4-mini"];
+// Slugs codex 0.169 knows, so its default model is listed.
+const DEFAULT_MODELS = ["gpt-6.1-sol", "gpt-6-luna", "gpt-5.5"];
 
 /** The default answer: a deterministic echo (several words, so several deltas). */
 export function echoAnswer(input: string): string {

@@ -73,7 +73,7 @@ export interface SimulatorOptions {
   now?: () => number;
   /** Called for every request after its body is read (debugging what a client sends). */
   onRequest?: (info: SimulatorRequestInfo) => void;
-  /** Model slugs `/codex/models` lists. Default `["gpt-5.4-codex", "gpt-5.4-mini"]`. */
+  /** Model slugs `/codex/models` lists. Default `["gpt-6.1-sol", "gpt-6-luna", "gpt-5.5"]` (known to codex 0.169). */
   models?: string[];
 }
 
