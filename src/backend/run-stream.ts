@@ -40,7 +40,9 @@ export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8
   // A client gone before (or between) reads: abort the runner and release the run lock even if no pull comes.
   const onRequestAbort = () => {
     abort.abort();
-    if (!pulling) void end("aborted", "RUN_ABORTED").catch(() => undefined);
+    if (pulling) return;
+    void iterator?.return?.()?.catch(() => undefined);
+    void end("aborted", "RUN_ABORTED").catch(() => undefined);
   };
   if (options.requestSignal.aborted) abort.abort();
   else options.requestSignal.addEventListener("abort", onRequestAbort, { once: true });
