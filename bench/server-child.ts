@@ -1,0 +1,146 @@
+/**
+ * The server side of bench/server.bench.ts, run in a child process: one
+ * framework (Express 5 or node:http) serving a trivial route and three codex
+ * handlers, so every comparison runs on one server, interleaved:
+ * `/api/codex` (one signed-in session), `/full/api/codex` (the same plus
+ * 50,000 idle sessions) and `/fresh/api/codex` (for POST /session floods).
+ */
+import { createServer, type RequestListener } from "node:http";
+import type { AddressInfo } from "node:net";
+import express from "express";
+import { createCodexRouter } from "../src/backend/adapters/express.js";
+import { serveNodeRequest } from "../src/backend/adapters/node.js";
+import { createCodexHandler, type CodexHandler } from "../src/backend/handler.js";
+import type { CodexRunner } from "../src/backend/runner.js";
+
+export interface ChildConfig {
+  framework: "express" | "node";
+  idleSessions: number;
+}
+export interface ChildReady {
+  baseUrl: string;
+  /** Cookie of a signed-in session on `/api/codex`. */
+  cookie: string;
+  /** Cookie of a signed-in session on `/full/api/codex`. */
+  fullCookie: string;
+  /** Heap bytes per idle session, measured while filling `/full`. */
+  heapPerSession: number;
+}
+
+const SECRET = "bench-Secret-7Hq2Zr9Lm4Xv1Kp8Wd";
+const TRIVIAL_BODY = JSON.stringify({ ok: true });
+const PREFIXES = ["", "/full", "/fresh"] as const;
+
+/** Signs in at once, keeping what a real runner keeps: a few short strings in ctx.data. */
+const runner: CodexRunner = {
+  async startDeviceLogin(ctx) {
+    ctx.data.loggedIn = true;
+    return { status: "authenticated", account: { email: "bench@example.com" } };
+  },
+  async getStatus(ctx) {
+    return ctx.data.loggedIn === true ? { status: "authenticated", account: { email: "bench@example.com" } } : { status: "logged_out" };
+  },
+  async *run() {
+    yield { type: "done", result: {} };
+  },
+  async logout(ctx) {
+    delete ctx.data.loggedIn;
+  },
+};
+
+async function main(config: ChildConfig): Promise<void> {
+  const handlers = PREFIXES.map((prefix) =>
+    createCodexHandler({
+      runner,
+      cookieSecret: SECRET,
+      cookieOptions: { secure: false },
+      rateLimits: false,
+      basePath: `${prefix}/api/codex`,
+    }),
+  );
+  const [one, full] = handlers as [CodexHandler, CodexHandler, CodexHandler];
+  const server = createServer(config.framework === "express" ? expressApp(handlers) : nodeListener(handlers));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const heapPerSession = await fillIdleSessions(full, `${baseUrl}/full/api/codex`, config.idleSessions);
+  const ready: ChildReady = {
+    baseUrl,
+    cookie: await signIn(one, `${baseUrl}/api/codex`),
+    fullCookie: await signIn(full, `${baseUrl}/full/api/codex`),
+    heapPerSession,
+  };
+  process.on("message", (m) => {
+    if (m === "stop") {
+      server.closeAllConnections();
+      server.close(() => process.exit(0));
+    }
+  });
+  process.send?.(ready);
+}
+
+function expressApp(handlers: CodexHandler[]): RequestListener {
+  const app = express();
+  app.disable("x-powered-by");
+  handlers.forEach((handler, i) => app.use(createCodexRouter(handler, { basePath: `${PREFIXES[i]}/api/codex` })));
+  app.all("/trivial", (_req, res) => {
+    res.json({ ok: true }); // the idiomatic Express answer (with its ETag), as an app's own route would be
+  });
+  return app;
+}
+
+function nodeListener(handlers: CodexHandler[]): RequestListener {
+  const [one, full, fresh] = handlers as [CodexHandler, CodexHandler, CodexHandler];
+  return (req, res) => {
+    const url = req.url ?? "/";
+    if (url === "/trivial") {
+      res.writeHead(200, { "content-type": "application/json; charset=utf-8" }).end(TRIVIAL_BODY);
+      return;
+    }
+    const handler = url.startsWith("/full/") ? full : url.startsWith("/fresh/") ? fresh : one;
+    void serveNodeRequest(handler, req, res);
+  };
+}
+
+function post(handler: CodexHandler, api: string, path: string, cookie?: string): Promise<Response> {
+  const headers: Record<string, string> = { origin: new URL(api).origin, host: new URL(api).host };
+  if (cookie) headers.cookie = cookie;
+  return handler(new Request(api + path, { method: "POST", headers }), { clientIp: "127.0.0.1" });
+}
+
+function cookieOf(response: Response): string {
+  const header = response.headers.getSetCookie()[0];
+  if (!header) throw new Error(`bench: no Set-Cookie (status ${response.status})`);
+  return header.split(";")[0] as string;
+}
+
+async function signIn(handler: CodexHandler, api: string): Promise<string> {
+  const cookie = cookieOf(await post(handler, api, "/session"));
+  const login = await post(handler, api, "/login/start", cookie);
+  if (login.status !== 200) throw new Error(`bench: login failed (${login.status})`);
+  return login.headers.getSetCookie().length > 0 ? cookieOf(login) : cookie;
+}
+
+/** Makes `count` sessions exactly as `POST /session` does; returns heap bytes per session. */
+async function fillIdleSessions(handler: CodexHandler, api: string, count: number): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error("bench: run the server child with --expose-gc");
+  await post(handler, api, "/session"); // warm up lazily built parts before measuring
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let made = 0; made < count; made += 100) {
+    const batch = Array.from({ length: Math.min(100, count - made) }, () => post(handler, api, "/session"));
+    for (const response of await Promise.all(batch)) if (response.status !== 200) throw new Error("bench: /session failed");
+  }
+  gc();
+  gc();
+  return (process.memoryUsage().heapUsed - before) / count;
+}
+
+const raw = process.env.CODEX_BENCH_CHILD;
+if (raw) {
+  main(JSON.parse(raw) as ChildConfig).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,132 @@
+/**
+ * Server throughput and memory through the Express 5 and Node adapters:
+ * `POST /session` (a new session each time), signed-in `GET /status` with 1
+ * and with 50,000 idle sessions in the store, each against a trivial route on
+ * the same framework and server; and heap bytes per idle session.
+ *
+ * How: each framework's server runs in a child process of its own (so
+ * autocannon, here, does not share its event loop), on 127.0.0.1. The routes
+ * compared are measured in interleaved rounds and each ratio is the median of
+ * the per-round ratios, so load from other processes hits both sides alike.
+ * Env: BENCH_SECONDS (default 2) per route per round, BENCH_ROUNDS (default 3),
+ * BENCH_PROFILE=<dir> to write the server children's --cpu-prof files there.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import type { ChildConfig, ChildReady } from "./server-child.js";
+
+interface AutocannonResult {
+  requests: { average: number };
+  non2xx: number;
+  errors: number;
+}
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const IDLE_SESSIONS = 50_000;
+
+interface Target {
+  method: "GET" | "POST";
+  path: string;
+  cookie?: string;
+}
+
+export default async function run(): Promise<void> {
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const framework of ["express", "node"] as const) {
+    await withChild({ framework, idleSessions: IDLE_SESSIONS }, async (c) => {
+      const [trivialPost, session] = await compare(c, [
+        { method: "POST", path: "/trivial" },
+        { method: "POST", path: "/fresh/api/codex/session" },
+      ]);
+      rows.push(row(framework, "POST /session (new session each)", session, trivialPost, 0.7));
+
+      const [trivialGet, one, full] = await compare(c, [
+        { method: "GET", path: "/trivial" },
+        { method: "GET", path: "/api/codex/status", cookie: c.cookie },
+        { method: "GET", path: "/full/api/codex/status", cookie: c.fullCookie },
+      ]);
+      rows.push(row(framework, "GET /status (1 session)", one, trivialGet, 0.85));
+      rows.push(row(framework, `GET /status (${IDLE_SESSIONS / 1000}k idle sessions)`, full, trivialGet, 0.85));
+      rows.push(row(framework, "  …50k idle vs 1 session", full, one, 0.9));
+      notes.push(
+        `${framework}: ${c.heapPerSession.toFixed(0)} bytes of heap per idle session (${IDLE_SESSIONS} made through the handler's POST /session; heapUsed after gc, before and after) — target ≤ 256: ${c.heapPerSession <= 256 ? "met" : "MISSED"}`,
+      );
+    });
+  }
+  printTable(["framework", "case", "req/s", "vs req/s", "ratio (median)", "target", "verdict"], rows);
+  for (const line of notes) console.log(line);
+  console.log(
+    `(autocannon, 10 connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per route after a 1 s warm-up; req/s are medians; Node ${process.version})`,
+  );
+}
+
+interface Child extends ChildReady {
+  process: ChildProcess;
+}
+
+async function withChild(config: ChildConfig, body: (child: Child) => Promise<void>): Promise<void> {
+  const execArgv = ["--expose-gc", "--import", "tsx"];
+  if (process.env.BENCH_PROFILE) execArgv.push("--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`);
+  const child = fork(fileURLToPath(new URL("./server-child.ts", import.meta.url)), [], {
+    execArgv,
+    env: { ...process.env, CODEX_BENCH_CHILD: JSON.stringify(config) },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  try {
+    const ready = await new Promise<ChildReady>((resolve, reject) => {
+      child.once("message", (m) => resolve(m as ChildReady));
+      child.once("exit", (code) => reject(new Error(`bench server exited early (${code})`)));
+    });
+    await body({ ...ready, process: child });
+  } finally {
+    const exited = new Promise((r) => child.once("exit", r));
+    if (child.connected) child.send("stop"); // a graceful exit lets --cpu-prof write its file
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (child.exitCode === null) child.kill();
+  }
+}
+
+/** Measures the targets in interleaved rounds; per target, the per-round rates. */
+async function compare(c: Child, targets: Target[]): Promise<number[][]> {
+  for (const t of targets) await hit(c, t, 1); // warm-up
+  const rates: number[][] = targets.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, t] of targets.entries()) rates[i]?.push(await hit(c, t, SECONDS));
+  }
+  return rates;
+}
+
+async function hit(c: Child, target: Target, seconds: number): Promise<number> {
+  const headers: Record<string, string> = { origin: c.baseUrl, "content-type": "application/json" };
+  if (target.cookie) headers.cookie = target.cookie;
+  const result = await autocannon({ url: c.baseUrl + target.path, method: target.method, headers, connections: 10, duration: seconds });
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${target.method} ${target.path}: ${result.non2xx} non-2xx, ${result.errors} errors — not measuring what it says`);
+  }
+  return result.requests.average;
+}
+
+function row(framework: string, name: string, rates: number[] = [], base: number[] = [], min: number): string[] {
+  const ratio = median(rates.map((r, i) => r / (base[i] ?? NaN)));
+  const target = min === 0.9 ? "≥ 90 %" : `≥ ${min.toFixed(2)}×`;
+  return [framework, name, median(rates).toFixed(0), median(base).toFixed(0), `${ratio.toFixed(2)}×`, target, ratio >= min ? "met" : "MISSED"];
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+}
+
+function printTable(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ");
+  console.log(line(head));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const r of rows) console.log(line(r));
+}
