@@ -26,7 +26,7 @@ const RULES: readonly Rule[] = [
   [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.?[A-Za-z0-9_-]*/g, "[redacted-jwt]"],
   // key=value / "key": "value" pairs whose key names a secret.
   [
-    /((?:access|refresh|id|auth|session|bearer)[_-]?token|api[_-]?key|apikey|client[_-]?secret|password|passwd|secret|authorization|cookie|code[_-]?verifier|device[_-]?auth[_-]?id)(["']?\s*[:=]\s*["']?)([^\s"'&,;}]+)/gi,
+    /((?:access|refresh|id|auth|session|bearer)[_-]?token|api[_-]?key|apikey|client[_-]?secret|password|passwd|secret|authorization|cookie|code[_-]?verifier|device[_-]?auth[_-]?id|expires[_-]?at|expiry)(["']?\s*[:=]\s*["']?)([^\s"'&,;}]+)/gi,
     (_m, key: string, sep: string) => `${key}${sep}[redacted]`,
   ],
   // Provider API keys (sk-…, sess-…, rt_…, ghp_…).
