@@ -68,7 +68,7 @@ function respond(s: Session, body: unknown, extra: Record<string, string> = {}):
   return fetch(`${s.server.url}/backend-api/codex/responses`, {
     method: "POST",
     headers: { ...s.headers, "content-type": "application/json", accept: "text/event-stream", ...extra },
-    body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
+    body: typeof body === "string" ? body : body instanceof Uint8Array ? new Blob([new Uint8Array(body)]) : JSON.stringify(body),
   });
 }
 
