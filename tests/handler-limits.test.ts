@@ -326,3 +326,15 @@ describe("authentication gates", () => {
     await expectError(await new Browser(handler).post("/login/start"), 401, "NO_SESSION");
   });
 });
+
+describe("client IP unknown", () => {
+  it("skips per-IP limits (no shared bucket for every client) and warns once", async () => {
+    const warnings: string[] = [];
+    const { handler } = makeHarness({ rateLimits: { sessionCreatePerIp: { points: 1, durationSec: 60 } }, logger: { warn: (m) => warnings.push(m) } });
+    const fresh = () => handler(new Request(`${BASE}/session`, { method: "POST", headers: sameOrigin() }));
+    expect((await fresh()).status).toBe(200);
+    expect((await fresh()).status).toBe(200);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/client IP/);
+  });
+});

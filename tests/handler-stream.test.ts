@@ -188,3 +188,17 @@ describe("client disconnect and backpressure", () => {
     expect(pulled).toBeLessThanOrEqual(4);
   });
 });
+
+describe("a runner that lost its login mid-session", () => {
+  it("answers the run with NOT_AUTHENTICATED and then treats the session as signed out", async () => {
+    const { browser, runner } = await signedIn(async function* () {
+      throw new CodexError("NOT_AUTHENTICATED", "Your ChatGPT login expired; sign in again.");
+    });
+    const events = await readEvents(await browser.post("/run/stream", { prompt: "x" }));
+    expect(events).toEqual([{ type: "error", code: "NOT_AUTHENTICATED", error: "Your ChatGPT login expired; sign in again." }]);
+    const next = await browser.post("/run/stream", { prompt: "x" });
+    expect(next.status).toBe(401);
+    expect(await next.json()).toMatchObject({ code: "NOT_AUTHENTICATED" });
+    expect(runner.runSignals).toHaveLength(1);
+  });
+});

@@ -58,11 +58,16 @@ export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
     emit: () => undefined,
   };
 
+  let warnedNoIp = false;
   return async (request, info) => {
     const origin = request.headers.get("origin");
     const clientIp = clientIpOf(request, info, opts.trustProxy);
+    if (clientIp === undefined && !warnedNoIp && options.rateLimits !== false) {
+      warnedNoIp = true;
+      log.warn("no client IP given to the codex handler: per-IP rate limits are skipped (pass { clientIp } from your adapter)");
+    }
     const call: RouteCall = { request, clientIp };
-    const scoped: RouteDeps = { ...deps, emit: (event) => emitRaw({ ...event, at: opts.now(), clientIp }) };
+    const scoped: RouteDeps = { ...deps, emit: (event) => emitRaw({ ...event, at: opts.now(), ...(clientIp === undefined ? {} : { clientIp }) }) };
     let response: Response;
     try {
       response = await dispatch(scoped, call, routes, origin);

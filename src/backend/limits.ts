@@ -16,7 +16,8 @@ export type LimitVerdict = { ok: true } | { ok: false; retryAfterSec: number; li
 
 export interface RateLimits {
   /** Consumes one point from each named limit for its key; refuses on the first one exhausted. */
-  consume(checks: ReadonlyArray<readonly [LimitName, string]>): Promise<LimitVerdict>;
+  /** Checks whose key is undefined (no client IP known) are skipped. */
+  consume(checks: ReadonlyArray<readonly [LimitName, string | undefined]>): Promise<LimitVerdict>;
 }
 
 /**
@@ -39,6 +40,7 @@ export function createRateLimits(options: false | RateLimitOptions | undefined):
   return {
     async consume(checks) {
       for (const [name, key] of checks) {
+        if (key === undefined) continue;
         const limiter = limiters.get(name) as RateLimiterAbstract;
         try {
           await limiter.consume(key, 1);
@@ -85,13 +87,17 @@ export class RunLocks {
   }
 }
 
-/** The client IP: the peer address, or the leftmost X-Forwarded-For entry when the proxy is trusted. */
-export function clientIpOf(request: Request, info: { clientIp?: string } | undefined, trustProxy: boolean): string {
+/**
+ * The client IP: the peer address, or the leftmost X-Forwarded-For entry when
+ * the proxy is trusted; undefined when neither is known (per-IP limits are then
+ * skipped rather than lumping every client into one shared bucket).
+ */
+export function clientIpOf(request: Request, info: { clientIp?: string } | undefined, trustProxy: boolean): string | undefined {
   if (trustProxy) {
     const forwarded = request.headers.get("x-forwarded-for");
     const first = forwarded?.split(",")[0]?.trim();
     if (first !== undefined && first !== "" && first.length <= 64) return first;
   }
   const peer = info?.clientIp;
-  return typeof peer === "string" && peer !== "" ? peer.slice(0, 64) : "unknown";
+  return typeof peer === "string" && peer !== "" ? peer.slice(0, 64) : undefined;
 }

@@ -44,6 +44,8 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
     onUnexpected: (error) => deps.log.error("runner.run threw", { error: error instanceof Error ? error.message : String(error) }),
     onEnd: async (outcome, code) => {
       release();
+      // The runner lost its login (revoked, refresh failed): the session is no longer signed in.
+      if (code === "NOT_AUTHENTICATED") session.authenticated = false;
       try {
         await deps.sessions.persistContext(session, ctx);
       } catch (error) {

@@ -19,7 +19,8 @@ export interface RouteDeps {
 /** One request as a route sees it. */
 export interface RouteCall {
   request: Request;
-  clientIp: string;
+  /** Undefined when the adapter passed no peer address and no trusted proxy header is present. */
+  clientIp: string | undefined;
 }
 
 /** 409 SESSION_ROTATED: the cookie's id was just rotated by a racing request; not a logout, retry with the new cookie. */
@@ -36,7 +37,7 @@ export function noSessionResponse(): Response {
 export async function rateLimited(
   deps: RouteDeps,
   route: string,
-  checks: ReadonlyArray<readonly [LimitName, string]>,
+  checks: ReadonlyArray<readonly [LimitName, string | undefined]>,
   session?: ActiveSession,
 ): Promise<Response | null> {
   const verdict = await deps.limits.consume(checks);
