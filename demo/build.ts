@@ -56,11 +56,20 @@ export async function ensureDemoBuilt(outDir: string = DEFAULT_DIST_DIR): Promis
   if (await isCurrent(outDir, hash)) return { outDir, built: false };
   const tmp = `${outDir}.tmp-${process.pid}-${Date.now()}`;
   const { build } = await import("vite");
-  await build({
-    configFile: join(demoDir, "vite.config.ts"),
-    logLevel: "warn",
-    build: { outDir: tmp, emptyOutDir: true },
-  });
+  // Under vitest NODE_ENV is "test": React's plugin and the bundle would take their development builds.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = "production";
+  try {
+    await build({
+      configFile: join(demoDir, "vite.config.ts"),
+      logLevel: "warn",
+      mode: "production",
+      build: { outDir: tmp, emptyOutDir: true },
+    });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   await writeFile(join(tmp, STAMP), hash);
   if (await isCurrent(outDir, hash)) {
     await rm(tmp, { recursive: true, force: true }); // another process finished first
@@ -77,6 +86,19 @@ export async function ensureDemoBuilt(outDir: string = DEFAULT_DIST_DIR): Promis
 
 /** Where tests keep the page build: one folder per source hash, shared by parallel test files. */
 export async function ensureDemoBuiltForTests(): Promise<string> {
-  const dir = join(rootDir, "node_modules", ".cache", "codex-auth-demo", await sourceHash());
-  return (await ensureDemoBuilt(dir)).outDir;
+  const cache = join(rootDir, "node_modules", ".cache", "codex-auth-demo");
+  const { outDir } = await ensureDemoBuilt(join(cache, await sourceHash()));
+  await pruneOldBuilds(cache, outDir);
+  return outDir;
+}
+
+// Builds of older sources pile up while developing; an hour's grace spares a test still serving one.
+async function pruneOldBuilds(cache: string, keep: string): Promise<void> {
+  const cutoff = Date.now() - 60 * 60 * 1000;
+  for (const name of await readdir(cache).catch(() => [] as string[])) {
+    const path = join(cache, name);
+    if (path === keep) continue;
+    const info = await stat(path).catch(() => null);
+    if (info && info.mtimeMs < cutoff) await rm(path, { recursive: true, force: true });
+  }
 }

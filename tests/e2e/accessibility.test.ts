@@ -1,0 +1,121 @@
+/**
+ * Accessibility of the three states (axe-core in Chromium), the whole flow with
+ * the keyboard alone, and screenshots of the three states for the README.
+ */
+import { copyFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { AxeBuilder } from "@axe-core/playwright";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, ROOT_DIR, screenshot, startSimDemo, type SimDemo } from "./harness.js";
+import { loginButton, loginThroughPopup, readUserCode, waitSignedIn } from "./ui.js";
+
+let browser: Browser;
+let demo: SimDemo;
+
+beforeAll(async () => {
+  [browser, demo] = await Promise.all([launchBrowser(), startSimDemo()]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await demo?.close();
+});
+
+/** Serious and critical axe violations of the page as it is now, summarised for a readable failure. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  return violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}
+
+describe("accessibility", () => {
+  it("has no serious or critical axe violations logged out, waiting and logged in (and saves screenshots)", async () => {
+    const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    try {
+      const page = await context.newPage();
+      await page.goto(demo.url);
+      await loginButton(page).waitFor();
+      expect(await seriousViolations(page)).toEqual([]);
+      await screenshot(page, "logged-out");
+
+      const popupOpened = page.waitForEvent("popup");
+      await loginButton(page).click();
+      const popup = await popupOpened;
+      const code = await readUserCode(page);
+      expect(await seriousViolations(page)).toEqual([]);
+      await screenshot(page, "waiting");
+      await popup.waitForURL(/\/codex\/device$/);
+      expect(await seriousViolations(popup)).toEqual([]);
+      await popup.getByLabel("Code").fill(code);
+      await popup.getByRole("button", { name: "Approve" }).click();
+      await popup.close();
+
+      await waitSignedIn(page);
+      expect(await seriousViolations(page)).toEqual([]);
+      const shot = await screenshot(page, "logged-in");
+      // The README's picture is refreshed on request only, so test runs leave the tree clean.
+      if (process.env.UPDATE_SCREENSHOTS) {
+        await mkdir(join(ROOT_DIR, "docs", "screenshots"), { recursive: true });
+        await copyFile(shot, join(ROOT_DIR, "docs", "screenshots", "logged-in.png"));
+      }
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("works end to end with the keyboard alone, the approval page included", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(demo.url);
+      await loginButton(page).waitFor();
+
+      await tabTo(page, { text: "Login with ChatGPT" });
+      const popupOpened = page.waitForEvent("popup");
+      await page.keyboard.press("Enter");
+      const popup = await popupOpened;
+      const code = await readUserCode(page);
+      await popup.waitForURL(/\/codex\/device$/);
+      await popup.bringToFront();
+      await tabTo(popup, { tag: "INPUT", id: "user-code" });
+      await popup.keyboard.type(code);
+      await tabTo(popup, { text: "Approve" });
+      await popup.keyboard.press("Space");
+      await popup.getByText("Approved.").waitFor();
+      await popup.close();
+
+      await page.bringToFront();
+      await waitSignedIn(page);
+      await tabTo(page, { tag: "TEXTAREA" });
+      await page.keyboard.type("typed with the keyboard");
+      await tabTo(page, { text: "Run" });
+      await page.keyboard.press("Enter");
+      await page.getByText("You said: typed with the keyboard").first().waitFor({ timeout: 15_000 });
+
+      await tabTo(page, { text: "Disconnect" });
+      await page.keyboard.press("Space");
+      await loginButton(page).waitFor({ timeout: 10_000 });
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+/** What the focused element must be: its text, or its tag and optional id. */
+type FocusTarget = { text: string } | { tag: string; id?: string };
+
+/** Press Tab until the focused element matches (at most 40 presses); fails the test otherwise. */
+async function tabTo(page: Page, target: FocusTarget): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press("Tab");
+    const hit = await page.evaluate((t) => {
+      const el = document.activeElement;
+      if (!el) return false;
+      if ("text" in t) return el.textContent?.trim() === t.text;
+      return el.tagName === t.tag && (t.id === undefined || el.id === t.id);
+    }, target);
+    if (hit) return;
+  }
+  throw new Error(`focus never reached ${JSON.stringify(target)}`);
+}

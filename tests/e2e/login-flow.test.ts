@@ -1,0 +1,119 @@
+/**
+ * The main path in a real browser: login through the popup on the simulator's
+ * approval page, a streamed run, reload resume, disconnect; and the
+ * popup-blocked fallback link.
+ */
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, startSimDemo, type SimDemo } from "./harness.js";
+import {
+  approveOn,
+  disconnectButton,
+  loginButton,
+  loginThroughPopup,
+  readUserCode,
+  runPrompt,
+  waitSignedIn,
+  USER_EMAIL,
+} from "./ui.js";
+
+let browser: Browser;
+let demo: SimDemo;
+
+beforeAll(async () => {
+  [browser, demo] = await Promise.all([launchBrowser(), startSimDemo()]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await demo?.close();
+});
+
+describe("signing in with the popup", () => {
+  it("logs in through the simulator's page, streams an answer, resumes after a reload, and disconnects", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(demo.url);
+      await loginThroughPopup(page);
+      expect(await page.getByText(USER_EMAIL).count()).toBeGreaterThan(0);
+
+      // Slow deltas so that the stream is visibly incremental.
+      demo.sim.fault("slow-stream", { delayMs: 120, times: 1 });
+      const { paints } = await runPrompt(page, "count to five please");
+      const final = paints[paints.length - 1] ?? "";
+      expect(final).toContain("count to five please");
+      // More than one distinct paint before the final text: the answer streamed in.
+      expect(paints.length).toBeGreaterThan(2);
+      expect(paints.slice(0, -1).every((p) => final.startsWith(p) || final.includes(p))).toBe(true);
+
+      await page.reload();
+      await waitSignedIn(page);
+
+      await disconnectButton(page).click();
+      await loginButton(page).waitFor({ timeout: 10_000 });
+      expect(await page.getByText(USER_EMAIL).count()).toBe(0);
+      const status = await page.evaluate(async () => (await fetch("/api/codex/status")).status);
+      expect(status).toBe(401);
+      await page.reload();
+      await loginButton(page).waitFor({ timeout: 10_000 });
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("when the popup cannot be used", () => {
+  it("shows a noopener fallback link when the browser blocks the popup, and the link completes the login", async () => {
+    const context = await browser.newContext();
+    try {
+      // A popup blocker: window.open answers null, as Chromium does when it blocks.
+      await context.addInitScript(() => {
+        window.open = () => null;
+      });
+      const page = await context.newPage();
+      await page.goto(demo.url);
+      await loginButton(page).click();
+      const code = await readUserCode(page);
+      const link = page.getByRole("link").filter({ hasText: /./ }).and(page.locator(`a[href^="${demo.sim.url}"]`));
+      await link.waitFor({ timeout: 10_000 });
+      expect(await link.getAttribute("rel")).toMatch(/^(?=.*\bnoopener\b)(?=.*\bnoreferrer\b).*$/);
+      expect(await link.getAttribute("target")).toBe("_blank");
+
+      const opened = context.waitForEvent("page", { timeout: 10_000 });
+      await link.click();
+      const tab = await opened;
+      await tab.waitForURL(/\/codex\/device$/);
+      // noopener: the login page gets no handle back to the app.
+      expect(await tab.evaluate(() => window.opener)).toBeNull();
+      await approveOn(tab, code);
+      await waitSignedIn(page);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("shows the fallback link when the popup is closed at once, and the link completes the login", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(demo.url);
+      const popupOpened = page.waitForEvent("popup");
+      await loginButton(page).click();
+      const popup = await popupOpened;
+      await popup.close();
+      const code = await readUserCode(page);
+      const link = page.locator(`a[href^="${demo.sim.url}"]`);
+      await link.waitFor({ timeout: 10_000 });
+      expect(await link.getAttribute("rel")).toContain("noopener");
+      expect(await link.getAttribute("rel")).toContain("noreferrer");
+
+      const opened = context.waitForEvent("page", { timeout: 10_000 });
+      await link.click();
+      const tab = await opened;
+      await approveOn(tab, code);
+      await waitSignedIn(page);
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * The security promises as a browser experiences them: hostile assistant text
+ * stays text, tokens never reach the browser, another site cannot act for the
+ * user, and the session cookie is stored HttpOnly + SameSite=Strict.
+ *
+ * Secure and the `__Host-` prefix are not checked here: the demo serves plain
+ * HTTP on localhost, so it runs with `cookieOptions: { secure: false }`. The
+ * server tests prove them on the handler's Set-Cookie (secure is the default).
+ */
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAttackerSite, type AttackerSite } from "./attacker.js";
+import { launchBrowser, recordResponses, startSimDemo, type SimDemo } from "./harness.js";
+import { loginThroughPopup, runPrompt, waitSignedIn } from "./ui.js";
+
+let browser: Browser;
+let demo: SimDemo;
+let attacker: AttackerSite;
+
+beforeAll(async () => {
+  [browser, demo, attacker] = await Promise.all([launchBrowser(), startSimDemo(), startAttackerSite()]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await attacker?.close();
+  await demo?.close();
+});
+
+describe("hostile assistant output", () => {
+  it("shows an echoed <img onerror> and <script> literally and runs neither", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(demo.url);
+      await loginThroughPopup(page);
+      const hostile = `<img src=x onerror=window.__pwned=1> and <script>window.__pwned=2</script>`;
+      const { paints } = await runPrompt(page, hostile);
+      // The simulator echoes the prompt: the very characters are on screen.
+      expect(paints[paints.length - 1]).toContain(hostile);
+      expect(await page.locator("body").innerText()).toContain(hostile);
+      // Not merely blocked by the CSP: no element was ever created from it.
+      expect(await page.locator("main img, main script").count()).toBe(0);
+      expect(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("token confinement in the browser", () => {
+  it("no token reaches any page or popup, document.cookie, or localStorage", async () => {
+    const context = await browser.newContext();
+    const recorder = recordResponses(context);
+    try {
+      const page = await context.newPage();
+      await page.goto(demo.url);
+      await loginThroughPopup(page);
+      await runPrompt(page, "say something");
+      await page.reload();
+      await waitSignedIn(page);
+
+      const cookieVisibleToScript = await page.evaluate(() => document.cookie);
+      expect(cookieVisibleToScript).not.toMatch(/codex_sid/);
+
+      const storage = await page.evaluate(() =>
+        Object.fromEntries(Object.keys(localStorage).map((k) => [k, localStorage.getItem(k)])),
+      );
+      const values = Object.values(storage);
+      expect(values.length).toBeGreaterThan(0);
+      for (const value of values) {
+        const parsed = JSON.parse(value ?? "null") as Record<string, unknown>;
+        expect(Object.keys(parsed).sort()).toEqual(["loggedIn", "savedAt"]);
+      }
+
+      const responses = await recorder.settle();
+      const tokens = demo.sim.issuedTokens();
+      expect(tokens.length).toBeGreaterThanOrEqual(3); // access, refresh, id at least
+      expect(responses.length).toBeGreaterThan(10);
+      expect(responses.some((r) => r.url.startsWith(demo.sim.url))).toBe(true); // the popup's pages too
+      for (const response of responses) {
+        for (const token of tokens) {
+          // Each JWT part is long and random; none may appear, whole or in pieces.
+          for (const part of token.split(".").filter((p) => p.length >= 16)) {
+            expect(response.body.includes(part), `token part in body of ${response.url}`).toBe(false);
+            expect(response.headers.includes(part), `token part in headers of ${response.url}`).toBe(false);
+          }
+        }
+      }
+    } finally {
+      recorder.stop();
+      await context.close();
+    }
+  });
+});
+
+describe("a cross-site attacker on another loopback origin", () => {
+  it("gets 403 for credentialed POSTs to /run/stream and /logout and a form POST, cannot read /status, and the user stays signed in", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(demo.url);
+      await loginThroughPopup(page);
+      const runsBefore = demo.sim.stats().responses;
+
+      const evil = await context.newPage();
+      const seen: { url: string; method: string; status: number }[] = [];
+      evil.on("response", (r) => seen.push({ url: r.url(), method: r.request().method(), status: r.status() }));
+      await evil.goto(attacker.url);
+      const api = new URL("/api/codex", demo.url).href;
+      const outcome = await evil.evaluate(async (base) => {
+        const attempt = async (path: string, init: RequestInit) => {
+          try {
+            const res = await fetch(base + path, { credentials: "include", ...init });
+            return `read ${res.status}`;
+          } catch {
+            return "blocked";
+          }
+        };
+        // text/plain keeps these "simple" requests: no preflight, so they do reach the server.
+        const run = await attempt("/run/stream", { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ prompt: "spend their quota" }) });
+        const logout = await attempt("/logout", { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" });
+        const status = await attempt("/status", { method: "GET" });
+        return { run, logout, status };
+      }, api);
+      // No CORS for this origin: the attacker's script reads nothing.
+      expect(outcome).toEqual({ run: "blocked", logout: "blocked", status: "blocked" });
+      const posts = seen.filter((r) => r.method === "POST" && r.url.startsWith(api));
+      expect(posts.map((r) => [new URL(r.url).pathname, r.status])).toEqual([
+        ["/api/codex/run/stream", 403],
+        ["/api/codex/logout", 403],
+      ]);
+
+      // A classic auto-submitting form, a top-level navigation POST.
+      const formResponse = evil.waitForResponse((r) => r.url() === `${api}/logout` && r.request().method() === "POST");
+      await evil.evaluate((action) => {
+        const form = document.createElement("form");
+        form.method = "POST";
+        form.action = action;
+        document.body.append(form);
+        form.submit();
+      }, `${api}/logout`);
+      expect((await formResponse).status()).toBe(403);
+
+      expect(demo.sim.stats().responses).toBe(runsBefore); // no run reached the upstream
+      await page.reload();
+      await waitSignedIn(page);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("the session cookie as the browser stores it", () => {
+  it("is HttpOnly and SameSite=Strict, and is replaced by a new one at login", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(demo.url);
+      await page.evaluate(() => fetch("/api/codex/session", { method: "POST" }));
+      const before = (await context.cookies()).find((c) => c.name === "codex_sid");
+      expect(before).toBeDefined();
+      await loginThroughPopup(page);
+      const cookies = (await context.cookies()).filter((c) => c.name.includes("codex_sid"));
+      expect(cookies).toHaveLength(1);
+      const [cookie] = cookies;
+      expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/" });
+      // Fixation defence: the pre-login id is not the signed-in one.
+      expect(cookie!.value).not.toBe(before!.value);
+    } finally {
+      await context.close();
+    }
+  });
+});
