@@ -4,6 +4,8 @@ const MAX_COOKIE_HEADER = 16 * 1024;
 const SIGNED_VALUE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/;
 /** Same-name cookies we try (cookie tossing can add more); the rest are ignored. */
 const MAX_CANDIDATES = 4;
+/** Recently verified values kept so a polling client costs one Web Crypto verify, not one per request. */
+const VERIFIED_CACHE_SIZE = 4096;
 
 /** Signs and verifies session ids with HMAC-SHA256 (Web Crypto; verify is constant-time). */
 export interface CookieSigner {
@@ -29,6 +31,12 @@ export function createCookieSigner(secrets: readonly string[], cookieName: strin
     ),
   );
   const message = (id: string) => encoder.encode(`${cookieName}=${id}`);
+  // Only values that verified enter; a signature's validity never changes for a given set of secrets.
+  const verified = new Map<string, string>();
+  const remember = (value: string, id: string) => {
+    if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
+    verified.set(value, id);
+  };
 
   return {
     async sign(id) {
@@ -39,6 +47,10 @@ export function createCookieSigner(secrets: readonly string[], cookieName: strin
     async verify(cookieHeader) {
       const candidates = cookieValues(cookieHeader, cookieName);
       if (candidates.length === 0) return null;
+      for (const value of candidates) {
+        const known = verified.get(value);
+        if (known !== undefined) return known;
+      }
       const all = await keys;
       for (const value of candidates) {
         const match = SIGNED_VALUE.exec(value);
@@ -48,7 +60,10 @@ export function createCookieSigner(secrets: readonly string[], cookieName: strin
         // Canonical base64url only: a second spelling of the same MAC is a tampered cookie.
         if (mac.length !== 32 || mac.toString("base64url") !== match[2]) continue;
         for (const key of all) {
-          if (await crypto.subtle.verify("HMAC", key, mac, message(id))) return id;
+          if (await crypto.subtle.verify("HMAC", key, mac, message(id))) {
+            remember(value, id);
+            return id;
+          }
         }
       }
       return null;
