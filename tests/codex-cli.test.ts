@@ -51,7 +51,7 @@ function parseEvents(stdout: string): ExecEvent[] {
     .map((line) => JSON.parse(line) as ExecEvent);
 }
 
-describe("the real codex CLI against the simulator", () => {
+describe("the real codex CLI against the simulator", { timeout: 90_000 }, () => {
   it("signs in with the device code once the code is approved", async () => {
     const { sim: server, cli } = await setup();
     const { result } = await login(server, cli);
@@ -162,5 +162,67 @@ describe("the real codex CLI against the simulator", () => {
       headers: { authorization: `Bearer ${auth.tokens.access_token}`, "chatgpt-account-id": "3f1e7c1a-5b7d-4e0c-9a51-2d4c1f0b8e6a" },
     });
     expect(check.status).toBe(401);
+  });
+
+  it("retries a stream cut before response.completed and completes the turn", async () => {
+    const { sim: server, cli } = await setup();
+    await login(server, cli);
+    server.fault("cut-stream", { times: 1 });
+    const result = await cli.run(execArgs(server.url), { stdin: "again", timeoutMs: 30_000 });
+    expect(result.code).toBe(0);
+    const events = parseEvents(result.stdout);
+    expect(events.some((event) => event.type === "error" && /response\.completed/.test(event.message ?? ""))).toBe(true);
+    expect(events.find((event) => event.item?.type === "agent_message")?.item?.text?.trim()).toBe("You said: again");
+    expect(server.stats().responses).toBe(2);
+  });
+
+  it("tolerates garbage lines between SSE events", async () => {
+    const { sim: server, cli } = await setup();
+    await login(server, cli);
+    server.fault("malformed-sse");
+    const result = await cli.run(execArgs(server.url), { stdin: "noisy", timeoutMs: 30_000 });
+    expect(result.code).toBe(0);
+    expect(parseEvents(result.stdout).find((event) => event.item?.type === "agent_message")?.item?.text?.trim()).toBe(
+      "You said: noisy",
+    );
+  });
+
+  it("tells the user the plan has no Codex on usage-not-included", async () => {
+    const { sim: server, cli } = await setup();
+    await login(server, cli);
+    server.fault("usage-not-included");
+    const result = await cli.run(execArgs(server.url), { stdin: "hello", timeoutMs: 30_000 });
+    expect(result.code).toBe(1);
+    const failed = parseEvents(result.stdout).find((event) => event.type === "turn.failed");
+    expect(failed?.error?.message).toMatch(/upgrade to Plus/i);
+  });
+
+  it("asks the user to sign in again once every token is revoked", async () => {
+    const { sim: server, cli } = await setup();
+    await login(server, cli);
+    server.fault("revoke-all");
+    const result = await cli.run(execArgs(server.url), { stdin: "hello", timeoutMs: 30_000 });
+    expect(result.code).toBe(1);
+    const failed = parseEvents(result.stdout).find((event) => event.type === "turn.failed");
+    expect(failed?.error?.message).toMatch(/refresh token was revoked.*sign in again/i);
+    expect(server.stats()).toMatchObject({ responses: 0, refreshReuse: 0 });
+    expect(server.stats().refresh).toBeGreaterThanOrEqual(1);
+  });
+
+  it("counts the reuse when another client rotated the CLI's refresh token first", async () => {
+    const { sim: server, cli } = await setup({ accessTokenTtlSeconds: 302 });
+    await login(server, cli);
+    const auth = JSON.parse(readFileSync(join(cli.home, "auth.json"), "utf8")) as { tokens: { refresh_token: string } };
+    const stolen = await fetch(`${server.url}/oauth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ client_id: "app_EMoamEEZ73f0CkXaXp7hrann", grant_type: "refresh_token", refresh_token: auth.tokens.refresh_token }),
+    });
+    expect(stolen.status).toBe(200);
+    await new Promise((done) => setTimeout(done, 3_000));
+    const result = await cli.run(execArgs(server.url), { stdin: "hello", timeoutMs: 30_000 });
+    // codex 0.169 keeps going on its still-valid access token; the simulator saw every reuse.
+    expect(result.code).toBe(0);
+    expect(server.stats().refreshReuse).toBeGreaterThanOrEqual(1);
   });
 });
