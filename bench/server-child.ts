@@ -1,9 +1,9 @@
 /**
  * The server side of bench/server.bench.ts, run in a child process: one
  * framework (Express 5 or node:http) serving a trivial route and three codex
- * handlers, so every comparison runs on one server, interleaved:
- * `/api/codex` (one signed-in session), `/full/api/codex` (the same plus
- * 50,000 idle sessions) and `/fresh/api/codex` (for POST /session floods).
+ * handlers: `/api/codex` (one signed-in session), `/full/api/codex` (the same
+ * plus `idleSessions` idle ones), `/fresh/api/codex` (for POST /session floods) and
+ * `/constant` (a handler that only returns a constant Response: the adapter's floor).
  */
 import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -23,13 +23,17 @@ export interface ChildReady {
   cookie: string;
   /** Cookie of a signed-in session on `/full/api/codex`. */
   fullCookie: string;
-  /** Heap bytes per idle session, measured while filling `/full`. */
+  /** Heap bytes per idle session, measured while filling `/full` (NaN when none were made). */
   heapPerSession: number;
 }
 
 const SECRET = "bench-Secret-7Hq2Zr9Lm4Xv1Kp8Wd";
 const TRIVIAL_BODY = JSON.stringify({ ok: true });
 const PREFIXES = ["", "/full", "/fresh"] as const;
+
+/** The least a Web-standard handler can do: the adapter's own cost, for comparison. */
+const constantHandler: CodexHandler = async () =>
+  new Response(TRIVIAL_BODY, { headers: { "content-type": "application/json; charset=utf-8" } });
 
 /** Signs in at once, keeping what a real runner keeps: a few short strings in ctx.data. */
 const runner: CodexRunner = {
@@ -63,7 +67,7 @@ async function main(config: ChildConfig): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const heapPerSession = await fillIdleSessions(full, `${baseUrl}/full/api/codex`, config.idleSessions);
+  const heapPerSession = config.idleSessions > 0 ? await fillIdleSessions(full, `${baseUrl}/full/api/codex`, config.idleSessions) : NaN;
   const ready: ChildReady = {
     baseUrl,
     cookie: await signIn(one, `${baseUrl}/api/codex`),
@@ -83,6 +87,7 @@ function expressApp(handlers: CodexHandler[]): RequestListener {
   const app = express();
   app.disable("x-powered-by");
   handlers.forEach((handler, i) => app.use(createCodexRouter(handler, { basePath: `${PREFIXES[i]}/api/codex` })));
+  app.use(createCodexRouter(constantHandler, { basePath: "/constant" }));
   app.all("/trivial", (_req, res) => {
     res.json({ ok: true }); // the idiomatic Express answer (with its ETag), as an app's own route would be
   });
@@ -97,7 +102,13 @@ function nodeListener(handlers: CodexHandler[]): RequestListener {
       res.writeHead(200, { "content-type": "application/json; charset=utf-8" }).end(TRIVIAL_BODY);
       return;
     }
-    const handler = url.startsWith("/full/") ? full : url.startsWith("/fresh/") ? fresh : one;
+    const handler = url.startsWith("/full/")
+      ? full
+      : url.startsWith("/fresh/")
+        ? fresh
+        : url.startsWith("/constant")
+          ? constantHandler
+          : one;
     void serveNodeRequest(handler, req, res);
   };
 }

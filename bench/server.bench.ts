@@ -8,7 +8,7 @@
  * autocannon, here, does not share its event loop), on 127.0.0.1. The routes
  * compared are measured in interleaved rounds and each ratio is the median of
  * the per-round ratios, so load from other processes hits both sides alike.
- * Env: BENCH_SECONDS (default 2) per route per round, BENCH_ROUNDS (default 3),
+ * Env: BENCH_SECONDS (default 2) per route per round, BENCH_ROUNDS (default 5),
  * BENCH_PROFILE=<dir> to write the server children's --cpu-prof files there.
  */
 import { fork, type ChildProcess } from "node:child_process";
@@ -25,10 +25,11 @@ type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const IDLE_SESSIONS = 50_000;
 
 interface Target {
+  child: Child;
   method: "GET" | "POST";
   path: string;
   cookie?: string;
@@ -38,30 +39,36 @@ export default async function run(): Promise<void> {
   const rows: string[][] = [];
   const notes: string[] = [];
   for (const framework of ["express", "node"] as const) {
-    await withChild({ framework, idleSessions: IDLE_SESSIONS }, async (c) => {
-      const [trivialPost, session] = await compare(c, [
-        { method: "POST", path: "/trivial" },
-        { method: "POST", path: "/fresh/api/codex/session" },
-      ]);
-      rows.push(row(framework, "POST /session (new session each)", session, trivialPost, 0.7));
+    // Two servers side by side, so that the 50k sessions weigh on one process's heap only.
+    await withChild({ framework, idleSessions: 0 }, (a) =>
+      withChild({ framework, idleSessions: IDLE_SESSIONS }, async (b) => {
+        const [trivialPost, session] = await compare([
+          { child: a, method: "POST", path: "/trivial" },
+          { child: a, method: "POST", path: "/fresh/api/codex/session" },
+        ]);
+        rows.push(row(framework, "POST /session (new session each)", session, trivialPost, 0.7));
 
-      const [trivialGet, one, full] = await compare(c, [
-        { method: "GET", path: "/trivial" },
-        { method: "GET", path: "/api/codex/status", cookie: c.cookie },
-        { method: "GET", path: "/full/api/codex/status", cookie: c.fullCookie },
-      ]);
-      rows.push(row(framework, "GET /status (1 session)", one, trivialGet, 0.85));
-      rows.push(row(framework, `GET /status (${IDLE_SESSIONS / 1000}k idle sessions)`, full, trivialGet, 0.85));
-      rows.push(row(framework, "  …50k idle vs 1 session", full, one, 0.9));
-      notes.push(
-        `${framework}: ${c.heapPerSession.toFixed(0)} bytes of heap per idle session (${IDLE_SESSIONS} made through the handler's POST /session; heapUsed after gc, before and after) — target ≤ 256: ${c.heapPerSession <= 256 ? "met" : "MISSED"}`,
-      );
-    });
+        const [trivialGet, constant, one, full, trivialGetB] = await compare([
+          { child: a, method: "GET", path: "/trivial" },
+          { child: a, method: "GET", path: "/constant" },
+          { child: a, method: "GET", path: "/api/codex/status", cookie: a.cookie },
+          { child: b, method: "GET", path: "/full/api/codex/status", cookie: b.fullCookie },
+          { child: b, method: "GET", path: "/trivial" },
+        ]);
+        rows.push(row(framework, "adapter floor (constant Response)", constant, trivialGet, 0));
+        rows.push(row(framework, "GET /status (1 session)", one, trivialGet, 0.85));
+        rows.push(row(framework, `GET /status (${IDLE_SESSIONS / 1000}k idle sessions)`, full, trivialGetB, 0.85));
+        rows.push(row(framework, "  …50k idle vs 1 session", full, one, 0.9));
+        notes.push(
+          `${framework}: ${b.heapPerSession.toFixed(0)} bytes of heap per idle session (${IDLE_SESSIONS} made through the handler's POST /session; heapUsed after gc, before and after) — target ≤ 256: ${b.heapPerSession <= 256 ? "met" : "MISSED"}`,
+        );
+      }),
+    );
   }
   printTable(["framework", "case", "req/s", "vs req/s", "ratio (median)", "target", "verdict"], rows);
   for (const line of notes) console.log(line);
   console.log(
-    `(autocannon, 10 connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per route after a 1 s warm-up; req/s are medians; Node ${process.version})`,
+    `(autocannon, 10 connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per route after a 1 s warm-up; req/s and ratios are medians over rounds; Node ${process.version})`,
   );
 }
 
@@ -69,7 +76,7 @@ interface Child extends ChildReady {
   process: ChildProcess;
 }
 
-async function withChild(config: ChildConfig, body: (child: Child) => Promise<void>): Promise<void> {
+async function withChild<T>(config: ChildConfig, body: (child: Child) => Promise<T>): Promise<T> {
   const execArgv = ["--expose-gc", "--import", "tsx"];
   if (process.env.BENCH_PROFILE) execArgv.push("--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`);
   const child = fork(fileURLToPath(new URL("./server-child.ts", import.meta.url)), [], {
@@ -82,7 +89,7 @@ async function withChild(config: ChildConfig, body: (child: Child) => Promise<vo
       child.once("message", (m) => resolve(m as ChildReady));
       child.once("exit", (code) => reject(new Error(`bench server exited early (${code})`)));
     });
-    await body({ ...ready, process: child });
+    return await body({ ...ready, process: child });
   } finally {
     const exited = new Promise((r) => child.once("exit", r));
     if (child.connected) child.send("stop"); // a graceful exit lets --cpu-prof write its file
@@ -92,16 +99,17 @@ async function withChild(config: ChildConfig, body: (child: Child) => Promise<vo
 }
 
 /** Measures the targets in interleaved rounds; per target, the per-round rates. */
-async function compare(c: Child, targets: Target[]): Promise<number[][]> {
-  for (const t of targets) await hit(c, t, 1); // warm-up
+async function compare(targets: Target[]): Promise<number[][]> {
+  for (const t of targets) await hit(t, 1); // warm-up
   const rates: number[][] = targets.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, t] of targets.entries()) rates[i]?.push(await hit(c, t, SECONDS));
+    for (const [i, t] of targets.entries()) rates[i]?.push(await hit(t, SECONDS));
   }
   return rates;
 }
 
-async function hit(c: Child, target: Target, seconds: number): Promise<number> {
+async function hit(target: Target, seconds: number): Promise<number> {
+  const c = target.child;
   const headers: Record<string, string> = { origin: c.baseUrl, "content-type": "application/json" };
   if (target.cookie) headers.cookie = target.cookie;
   const result = await autocannon({ url: c.baseUrl + target.path, method: target.method, headers, connections: 10, duration: seconds });
@@ -113,8 +121,9 @@ async function hit(c: Child, target: Target, seconds: number): Promise<number> {
 
 function row(framework: string, name: string, rates: number[] = [], base: number[] = [], min: number): string[] {
   const ratio = median(rates.map((r, i) => r / (base[i] ?? NaN)));
-  const target = min === 0.9 ? "≥ 90 %" : `≥ ${min.toFixed(2)}×`;
-  return [framework, name, median(rates).toFixed(0), median(base).toFixed(0), `${ratio.toFixed(2)}×`, target, ratio >= min ? "met" : "MISSED"];
+  const target = min === 0 ? "(info)" : min === 0.9 ? "≥ 90 %" : `≥ ${min.toFixed(2)}×`;
+  const verdict = min === 0 ? "" : ratio >= min ? "met" : "MISSED";
+  return [framework, name, median(rates).toFixed(0), median(base).toFixed(0), `${ratio.toFixed(2)}×`, target, verdict];
 }
 
 function median(values: number[]): number {

@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from "node:http";
+import { createServer, request, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import express from "express";
@@ -7,7 +7,7 @@ import { createCodexRouter } from "../src/backend/adapters/express.js";
 import { createNodeHandler, toNodeListener } from "../src/backend/adapters/node.js";
 import type { CodexHandlerOptions } from "../src/backend/options.js";
 import { describeAdapter, type StartedServer } from "./adapter-suite.js";
-import { createScriptedRunner, send } from "./adapter-runner.js";
+import { createScriptedRunner, open, send, until } from "./adapter-runner.js";
 
 // Express 4 is installed under the alias `express4`; its API is the same for what we use.
 const express4 = createRequire(import.meta.url)("express4") as typeof express;
@@ -148,5 +148,62 @@ describe("Node adapter", () => {
     const url = new URL(seen);
     expect(url.host).toBe("localhost");
     expect(url.pathname).toBe("//evil.example/api/codex/status");
+  });
+
+  it("aborts the request's signal when the client leaves before the handler has answered", async () => {
+    let signal: AbortSignal | undefined;
+    const base = await start(
+      toNodeListener(async (request) => {
+        signal = request.signal;
+        await new Promise((resolve) => request.signal.addEventListener("abort", resolve, { once: true }));
+        return new Response(null, { status: 204 });
+      }),
+    );
+    const client = request(`${base}/api/codex/status`, { agent: false });
+    client.on("error", () => {}); // we hang up ourselves
+    client.end();
+    await until(() => signal !== undefined);
+    expect(signal?.aborted).toBe(false);
+    client.destroy();
+    await until(() => signal?.aborted === true);
+  });
+
+  it("sends a one-chunk body with Content-Length in one piece, and every Set-Cookie separately", async () => {
+    const base = await start(
+      toNodeListener(async () => {
+        const headers = new Headers({ "content-type": "application/json" });
+        headers.append("set-cookie", "a=1; Path=/");
+        headers.append("set-cookie", "b=2; Path=/");
+        return new Response('{"ok":true}', { headers });
+      }),
+    );
+    const res = await send(`${base}/x`);
+    expect(res.headers["content-length"]).toBe("11");
+    expect(res.headers["transfer-encoding"]).toBeUndefined();
+    expect(res.headers["set-cookie"]).toEqual(["a=1; Path=/", "b=2; Path=/"]);
+    expect(res.text).toBe('{"ok":true}');
+  });
+
+  it("sends a slow stream's status and headers before its first chunk", async () => {
+    let release: () => void = () => {};
+    const base = await start(
+      toNodeListener(async () => {
+        const body = new ReadableStream<Uint8Array>({
+          start: (controller) => {
+            release = () => {
+              controller.enqueue(new TextEncoder().encode("late\n"));
+              controller.close();
+            };
+          },
+        });
+        return new Response(body, { headers: { "content-type": "application/x-ndjson" } });
+      }),
+    );
+    const { res } = await open(`${base}/stream`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["transfer-encoding"]).toBe("chunked");
+    release();
+    res.resume();
+    await new Promise((resolve) => res.once("end", resolve));
   });
 });

@@ -42,10 +42,10 @@ export function toWebRequest(
   res: ServerResponse,
   options: ToWebRequestOptions = {},
 ): ConvertedRequest {
-  const controller = new AbortController();
+  const abort = new LazyAbort();
   // 'close' on the response fires on disconnect and after a normal finish; only the former is an abort.
   res.once("close", () => {
-    if (!res.writableFinished) controller.abort();
+    if (!res.writableFinished) abort.abort();
   });
 
   const method = req.method ?? "GET";
@@ -65,20 +65,50 @@ export function toWebRequest(
     return !req.complete;
   };
 
-  const init: RequestInit & { duplex?: "half" } = {
-    method,
-    headers: toHeaders(req.headers),
-    signal: controller.signal,
-  };
+  const init: RequestInit & { duplex?: "half" } = { method, headers: toHeaders(req.headers) };
   if (body) {
     init.body = body;
     init.duplex = "half"; // required by undici for a streamed request body
   }
   return {
-    request: new Request(requestUrl(req, options.url), init),
+    request: new NodeRequest(requestUrl(req, options.url), init, abort),
     clientIp: req.socket.remoteAddress,
     releaseBody,
   };
+}
+
+/** An abort signal made only if someone asks for it (most requests never do), already aborted if asked late. */
+class LazyAbort {
+  #controller: AbortController | undefined;
+  #aborted = false;
+  signal(): AbortSignal {
+    this.#controller ??= new AbortController();
+    if (this.#aborted) this.#controller.abort();
+    return this.#controller.signal;
+  }
+  abort(): void {
+    this.#aborted = true;
+    this.#controller?.abort();
+  }
+}
+
+/**
+ * A Request whose `signal` is the connection's: cheaper than handing undici a
+ * signal to follow (which costs more than the rest of the Request), and lazy.
+ */
+class NodeRequest extends Request {
+  readonly #abort: LazyAbort;
+  constructor(url: string, init: RequestInit, abort: LazyAbort) {
+    super(url, init);
+    this.#abort = abort;
+  }
+  static {
+    Object.defineProperty(this.prototype, "signal", {
+      get(this: NodeRequest) {
+        return this.#abort.signal();
+      },
+    });
+  }
 }
 
 function requestUrl(req: IncomingMessage, pathAndQuery: string | undefined): string {
@@ -95,15 +125,22 @@ function requestUrl(req: IncomingMessage, pathAndQuery: string | undefined): str
   }
 }
 
-function toHeaders(incoming: IncomingMessage["headers"]): Headers {
-  const headers = new Headers();
+/** Node's header object as it is when every value is a string (the usual case), else a list of pairs. */
+function toHeaders(incoming: IncomingMessage["headers"]): HeadersInit {
+  for (const name in incoming) {
+    if (typeof incoming[name] !== "string") return toPairs(incoming);
+  }
+  return incoming as Record<string, string>;
+}
+
+function toPairs(incoming: IncomingMessage["headers"]): [string, string][] {
+  const pairs: [string, string][] = [];
   for (const name in incoming) {
     const value = incoming[name];
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else headers.append(name, value);
+    if (Array.isArray(value)) for (const v of value) pairs.push([name, v]);
+    else if (value !== undefined) pairs.push([name, value]);
   }
-  return headers;
+  return pairs;
 }
 
 /** Pull-based: the socket is paused whenever the handler has a chunk it has not read yet. */

@@ -5,11 +5,15 @@ export interface SendWebResponseOptions {
   closeConnection?: boolean;
 }
 
+type Read = ReadableStreamReadResult<Uint8Array>;
+
 /**
  * Writes a Web `Response` to a Node response. The body is pulled one chunk at
  * a time: when the socket's buffer is full it waits for 'drain' before reading
  * the next chunk, and when the client goes away it cancels the body, so a slow
- * or vanished client never makes the server buffer a stream.
+ * or vanished client never makes the server buffer a stream. A body that is
+ * complete at once (a JSON answer) goes out with Content-Length in one write;
+ * a body that is not (a run stream) has its headers flushed straight away.
  *
  * @example
  * await sendWebResponse(await handler(request), res);
@@ -26,17 +30,21 @@ export async function sendWebResponse(
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) headers["set-cookie"] = cookies;
   if (options.closeConnection) headers.connection = "close";
-  res.writeHead(response.status, headers);
 
   const body = response.body;
   if (!body) {
-    res.end();
+    res.writeHead(response.status, headers).end();
     return;
   }
-  await pipeBody(body, res);
+  await pipeBody(body, res, response.status, headers);
 }
 
-async function pipeBody(body: ReadableStream<Uint8Array>, res: ServerResponse): Promise<void> {
+async function pipeBody(
+  body: ReadableStream<Uint8Array>,
+  res: ServerResponse,
+  status: number,
+  headers: OutgoingHttpHeaders,
+): Promise<void> {
   const reader = body.getReader();
   let gone = res.destroyed;
   let wake: (() => void) | undefined;
@@ -58,14 +66,34 @@ async function pipeBody(body: ReadableStream<Uint8Array>, res: ServerResponse): 
     });
 
   try {
+    let pending = reader.read();
+    const first = await soon(pending);
+    if (gone) return;
+    if (first === undefined) {
+      res.writeHead(status, headers).flushHeaders(); // a stream that takes its time: let the client see the status now
+    } else if (first.done) {
+      res.writeHead(status, { ...headers, "content-length": "0" }).end();
+      return;
+    } else {
+      pending = reader.read();
+      const second = await soon(pending);
+      if (second?.done) {
+        // The whole body in one chunk: one write with Content-Length, no chunked framing.
+        if (!gone) res.writeHead(status, { ...headers, "content-length": String(first.value.byteLength) }).end(first.value);
+        return;
+      }
+      res.writeHead(status, headers);
+      if (!res.write(first.value)) await drained();
+    }
     while (!gone) {
-      const { done, value } = await reader.read();
+      const { done, value } = await pending;
       if (gone) return;
       if (done) {
         res.end();
         return;
       }
       if (!res.write(value)) await drained();
+      pending = reader.read();
     }
   } catch {
     // The body failed mid-stream: cut the connection so the client sees a truncated answer, not a complete one.
@@ -74,4 +102,15 @@ async function pipeBody(body: ReadableStream<Uint8Array>, res: ServerResponse): 
     res.off("close", onClose);
     if (gone) reader.cancel().catch(() => {});
   }
+}
+
+/** The read's result if it settles within this turn of the event loop, else undefined (it stays pending). */
+function soon(read: Promise<Read>): Promise<Read | undefined> {
+  let timer: ReturnType<typeof setImmediate> | undefined;
+  return Promise.race([
+    read,
+    new Promise<undefined>((resolve) => {
+      timer = setImmediate(resolve, undefined);
+    }),
+  ]).finally(() => clearImmediate(timer));
 }
