@@ -74,9 +74,17 @@ async function* runTurn(
         throw mapUpstreamReply(outcome.reply, opts.now(), allowed);
       }
       if (!outcome.response.body) throw new CodexError("RUN_FAILED", "The answer stream was empty.");
+      let done: RunEvent | undefined;
       for await (const event of streamEvents(outcome.response.body, cancel, opts.timeouts)) {
-        yield event.type === "done" ? { type: "done", result: { ...event.result, model } } : event;
+        if (event.type === "done") {
+          done = { type: "done", result: { ...event.result, model } };
+          break;
+        }
+        yield event;
       }
+      // Release everything before the last event: a consumer may never pull again after `done`.
+      cancel.dispose();
+      if (done) yield done;
       return;
     }
     throw notAvailable("The model is not available for this account.", allowed.filter((m) => !candidates.includes(m)));

@@ -40,8 +40,19 @@ export function failureOf(error: unknown): CodexError {
   return new CodexError("RUN_FAILED", message ? safeMessage(message) : `The answer failed${code ? ` (${safeMessage(code)})` : ""}.`);
 }
 
+/** Events that matter to a run; others (some repeat the whole answer) are skipped unparsed when named. */
+const WANTED = new Set([
+  "response.output_text.delta",
+  "response.completed",
+  "response.failed",
+  "response.incomplete",
+  "error",
+]);
+
 /** Interpret one SSE message; returns the text it adds and whether it ends the stream. */
 export function interpret(message: EventSourceMessage): { text?: string; final?: Final } {
+  const named = message.event;
+  if (named !== undefined && named.startsWith("response.") && !WANTED.has(named)) return {};
   const data = asRecord(parseJson(message.data));
   if (!data) return {}; // garbage between events is skipped, as the CLI does
   const type = asString(data.type) ?? message.event;
@@ -112,6 +123,8 @@ export async function* streamEvents(
         yield { type: "assistant-text", mode: "append", text };
       }
     }
+    // The body's end usually follows `response.completed` at once; reading it keeps the connection reusable.
+    if (state.final) await drainEnd(reader);
   } finally {
     // Stop the upstream at once when we are done or the consumer went away.
     reader.cancel().catch(() => undefined);
@@ -121,4 +134,17 @@ export async function* streamEvents(
   if (!final) throw new CodexError("RUN_FAILED", "The answer stream ended before it was complete.");
   if (final instanceof CodexError) throw final;
   yield { type: "done", result: final.usage ? { usage: final.usage } : {} };
+}
+
+/** Read what remains of a finished stream for a moment (at most a few small reads), without waiting on it. */
+async function drainEnd(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  for (let i = 0; i < 4; i++) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), 5);
+    });
+    const next = await Promise.race([reader.read().catch(() => ({ done: true as const, value: undefined })), late]);
+    clearTimeout(timer);
+    if (next === "late" || next.done) return;
+  }
 }

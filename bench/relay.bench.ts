@@ -1,0 +1,256 @@
+/**
+ * Relay cost of handler + directRunner against reading the simulator directly,
+ * in the same run: time to first text for a 200-delta answer (target ≤ direct
+ * + 3 ms), total time for 1 MB of text in 20,000 deltas (target ≤ 6× direct),
+ * and RSS growth while a client stalls on a 28 MB stream (target ≤ 20 MB).
+ *
+ * How: the simulator runs in a child process (its own memory and event loop;
+ * it writes without backpressure, so it would otherwise pollute the RSS figure).
+ * The relay (Node adapter → handler → directRunner → fetch) runs in this
+ * process on 127.0.0.1. Both paths are read by the same node:http client with
+ * keep-alive: "direct" POSTs /codex/responses with the session's own token and
+ * parses the SSE with eventsource-parser; "relay" POSTs /run/stream and reads
+ * NDJSON. Rounds alternate direct/relay; figures are medians.
+ * Env: RELAY_ROUNDS (default 21), RELAY_BULK_ROUNDS (default 7), RELAY_STALL_MS (default 3000).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { createParser } from "eventsource-parser";
+import { toNodeListener } from "../src/backend/adapters/node.js";
+import { directRunner } from "../src/backend/direct.js";
+import { createCodexHandler } from "../src/backend/handler.js";
+import type { RunnerContext } from "../src/backend/runner.js";
+
+const ROUNDS = Number(process.env.RELAY_ROUNDS ?? 21);
+const BULK_ROUNDS = Number(process.env.RELAY_BULK_ROUNDS ?? 7);
+const STALL_MS = Number(process.env.RELAY_STALL_MS ?? 3000);
+const MB = 1024 * 1024;
+
+/** The answers the child simulator gives, by prompt. Words are deltas (the simulator splits on whitespace). */
+function answerFor(prompt: string): string {
+  if (prompt === "ttfb") return Array.from({ length: 200 }, (_, i) => `word${i}`).join(" ");
+  if (prompt === "bulk") return Array.from({ length: 20_000 }, () => "x".repeat(51)).join(" ") + " "; // 1 MiB+ in 20,000 deltas
+  if (prompt === "huge") return Array.from({ length: 28 * 1024 }, () => "y".repeat(1023)).join(" ") + " "; // 28 MiB
+  return `You said: ${prompt}`;
+}
+
+// ---- child: the simulator ---------------------------------------------------
+if (process.env.RELAY_BENCH_CHILD === "1") {
+  const { startSimulator } = await import("../src/simulator/index.js");
+  const sim = await startSimulator({ interval: 1, autoApprove: 0, answer: answerFor, models: ["bench-model"] });
+  process.stdout.write(`${JSON.stringify({ url: sim.url })}\n`);
+  process.on("disconnect", () => void sim.close().then(() => process.exit(0)));
+  process.on("SIGTERM", () => void sim.close().then(() => process.exit(0)));
+}
+
+// ---- parent -------------------------------------------------------------------
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+
+interface Target {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** POST and read: `firstAt` when `isFirst` first matches a chunk's text so far, `endAt` at the end. */
+function measure(target: Target, isFirst: (text: string) => boolean): Promise<{ first: number; total: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const began = performance.now();
+    let first = -1;
+    let bytes = 0;
+    let seen = "";
+    const req = http.request(target.url, { method: "POST", headers: target.headers, agent }, (res) => {
+      res.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (first < 0) {
+          seen += chunk.toString("utf8");
+          if (isFirst(seen)) first = performance.now() - began;
+        }
+      });
+      res.on("end", () => resolve({ first, total: performance.now() - began, bytes }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(target.body);
+  });
+}
+
+function startChild(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
+    env: { ...process.env, RELAY_BENCH_CHILD: "1" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const line = out.split("\n")[0];
+      if (out.includes("\n") && line) resolve({ child, url: (JSON.parse(line) as { url: string }).url });
+    });
+    child.on("exit", (code) => reject(new Error(`simulator child exited (${code})`)));
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+
+export default async function run(): Promise<void> {
+  const { child, url } = await startChild();
+  const server = http.createServer();
+  try {
+    const runner = directRunner({ issuer: url, backendBaseUrl: `${url}/backend-api` });
+    const handler = createCodexHandler({
+      runner,
+      cookieSecret: "Zq8#vL2!mX9@pR4$tW7^bN1&kD6*hF3%",
+      cookieOptions: { secure: false },
+      rateLimits: false,
+    });
+    server.on("request", toNodeListener(handler));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const relayBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/codex`;
+
+    // Sign a browser session in through the relay (the simulator approves on the first poll).
+    const call = async (path: string, method: string, cookie?: string) => {
+      const res = await fetch(`${relayBase}${path}`, {
+        method,
+        headers: { "sec-fetch-site": "same-origin", ...(cookie ? { cookie } : {}) },
+      });
+      await res.text();
+      return res.headers.get("set-cookie")?.split(";")[0];
+    };
+    let cookie = await call("/session", "POST");
+    await call("/login/start", "POST", cookie);
+    cookie = (await call("/status", "GET", cookie)) ?? cookie;
+
+    // The direct path needs the same kind of credentials: a runner-level login of its own.
+    const ctx: RunnerContext = { id: "bench", data: {} };
+    const start = await runner.startDeviceLogin(ctx);
+    if (start.status !== "started") throw new Error("direct login did not start");
+    await runner.getStatus(ctx);
+    const tokens = (ctx.data.direct as { tokens: { accessToken: string; accountId: string } }).tokens;
+
+    const relay = (prompt: string): Target => ({
+      url: `${relayBase}/run/stream`,
+      headers: { "content-type": "application/json", "sec-fetch-site": "same-origin", cookie: cookie ?? "" },
+      body: JSON.stringify({ prompt }),
+    });
+    const direct = (prompt: string): Target => ({
+      url: `${url}/backend-api/codex/responses`,
+      headers: {
+        "content-type": "application/json",
+        accept: "text/event-stream",
+        authorization: `Bearer ${tokens.accessToken}`,
+        "chatgpt-account-id": tokens.accountId,
+      },
+      body: JSON.stringify({
+        model: "bench-model",
+        instructions: "x",
+        input: [{ type: "message", role: "user", content: [{ type: "input_text", text: prompt }] }],
+        store: false,
+        stream: true,
+      }),
+    });
+    const firstDelta = (text: string) => text.includes("response.output_text.delta");
+    const firstLine = (text: string) => text.includes('"assistant-text"');
+
+    // Direct reading includes SSE parsing, as any consumer would.
+    const parseAll = async (target: Target) => {
+      const began = performance.now();
+      let deltas = 0;
+      const parser = createParser({ onEvent: (e) => void (e.data.includes("output_text.delta") && deltas++) });
+      await new Promise<void>((resolve, reject) => {
+        const req = http.request(target.url, { method: "POST", headers: target.headers, agent }, (res) => {
+          res.setEncoding("utf8");
+          res.on("data", (s: string) => parser.feed(s));
+          res.on("end", () => resolve());
+          res.on("error", reject);
+        });
+        req.on("error", reject);
+        req.end(target.body);
+      });
+      return { total: performance.now() - began, deltas };
+    };
+
+    // Warm up both paths (JIT, keep-alive sockets, the session's model cache).
+    for (let i = 0; i < 5; i++) {
+      await measure(direct("ttfb"), firstDelta);
+      await measure(relay("ttfb"), firstLine);
+    }
+
+    const ttfb = { direct: [] as number[], relay: [] as number[] };
+    for (let i = 0; i < ROUNDS; i++) {
+      ttfb.direct.push((await measure(direct("ttfb"), firstDelta)).first);
+      ttfb.relay.push((await measure(relay("ttfb"), firstLine)).first);
+    }
+
+    const bulk = { direct: [] as number[], relay: [] as number[], relayBytes: 0, deltas: 0 };
+    await parseAll(direct("bulk"));
+    await measure(relay("bulk"), firstLine);
+    for (let i = 0; i < BULK_ROUNDS; i++) {
+      const d = await parseAll(direct("bulk"));
+      bulk.direct.push(d.total);
+      bulk.deltas = d.deltas;
+      const r = await measure(relay("bulk"), firstLine);
+      bulk.relay.push(r.total);
+      bulk.relayBytes = r.bytes;
+    }
+
+    const stall = await stalledClient(relay("huge"));
+
+    const dT = median(ttfb.direct);
+    const rT = median(ttfb.relay);
+    const dB = median(bulk.direct);
+    const rB = median(bulk.relay);
+    console.log(`relay = Node adapter → handler → directRunner → simulator (child process); direct = same client straight to the simulator`);
+    console.log(`time to first text, 200-delta answer (median of ${ROUNDS}): direct ${fmt(dT)}, relay ${fmt(rT)}, +${fmt(rT - dT)} — target ≤ +3 ms: ${rT - dT <= 3 ? "met" : "MISSED"}`);
+    console.log(`total, ${(20_000 * 52 / MB).toFixed(2)} MiB in ${bulk.deltas} deltas (median of ${BULK_ROUNDS}): direct ${fmt(dB)}, relay ${fmt(rB)} (${(bulk.relayBytes / MB).toFixed(2)} MiB NDJSON), ${(rB / dB).toFixed(2)}× — target ≤ 6×: ${rB / dB <= 6 ? "met" : "MISSED"}`);
+    console.log(`stalled client on a 28 MiB answer (${STALL_MS} ms stall after the first chunk): RSS growth max ${(stall.stallGrowth / MB).toFixed(1)} MiB during the stall — target ≤ 20 MiB: ${stall.stallGrowth <= 20 * MB ? "met" : "MISSED"}; ${(stall.wholeGrowth / MB).toFixed(1)} MiB max over the whole read; ${(stall.bytes / MB).toFixed(1)} MiB relayed in ${fmt(stall.total)} once it read again`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    agent.destroy();
+    child.kill("SIGTERM");
+  }
+}
+
+/** Read the first chunk, stop reading for STALL_MS (sampling RSS), then read to the end. */
+async function stalledClient(target: Target): Promise<{ stallGrowth: number; wholeGrowth: number; bytes: number; total: number }> {
+  const base = process.memoryUsage.rss();
+  let peakStall = base;
+  let peakWhole = base;
+  const sampler = setInterval(() => {
+    peakWhole = Math.max(peakWhole, process.memoryUsage.rss());
+  }, 20);
+  try {
+    return await new Promise((resolve, reject) => {
+      const began = performance.now();
+      let bytes = 0;
+      const req = http.request(target.url, { method: "POST", headers: target.headers, agent }, (res) => {
+        res.once("data", (chunk: Buffer) => {
+          bytes += chunk.length;
+          res.pause();
+          const stallSampler = setInterval(() => {
+            peakStall = Math.max(peakStall, process.memoryUsage.rss());
+          }, 20);
+          setTimeout(() => {
+            clearInterval(stallSampler);
+            const m = process.memoryUsage();
+            console.log(`  (end of stall: heapUsed ${(m.heapUsed / MB).toFixed(1)} MiB, external ${(m.external / MB).toFixed(1)} MiB, arrayBuffers ${(m.arrayBuffers / MB).toFixed(1)} MiB)`);
+            res.on("data", (c: Buffer) => void (bytes += c.length));
+            res.resume();
+          }, STALL_MS);
+        });
+        res.on("end", () =>
+          resolve({ stallGrowth: peakStall - base, wholeGrowth: peakWhole - base, bytes, total: performance.now() - began }),
+        );
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end(target.body);
+    });
+  } finally {
+    clearInterval(sampler);
+  }
+}
