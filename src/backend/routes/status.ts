@@ -1,5 +1,4 @@
 import type { RunnerStatus } from "../runner.js";
-import type { ActiveSession } from "../session-manager.js";
 import { jsonResponse, publicAccount, rotatedResponse, tagOf, type RouteCall, type RouteDeps } from "./shared.js";
 
 const LOGGED_OUT_NO_SESSION = { ok: false, status: "logged_out", code: "NO_SESSION" } as const;
@@ -16,7 +15,14 @@ export async function getStatus(deps: RouteDeps, call: RouteCall): Promise<Respo
   const { session } = found;
 
   const ctx = deps.sessions.contextFor(session);
-  const status: RunnerStatus = await deps.opts.runner.getStatus(ctx);
+  let status: RunnerStatus;
+  try {
+    status = await deps.opts.runner.getStatus(ctx);
+  } catch (error) {
+    // Keep whatever the runner changed before failing (e.g. a refreshed token), then report the failure.
+    await deps.sessions.persistContext(session, ctx).catch(() => undefined);
+    throw error;
+  }
   session.data = ctx.data;
 
   if (status.status === "authenticated") {
@@ -48,7 +54,7 @@ export async function getStatus(deps: RouteDeps, call: RouteCall): Promise<Respo
   }
   if (status.status === "expired" || status.status === "denied") {
     const code = status.status === "expired" ? "LOGIN_EXPIRED" : "LOGIN_DENIED";
-    deps.emit({ type: "login_failed", route: "status", code, ...tagOf(session as ActiveSession) });
+    deps.emit({ type: "login_failed", route: "status", code, ...tagOf(session) });
     const error = status.status === "expired" ? "The login code expired; start again." : "The login was denied.";
     return jsonResponse(200, { ok: false, status: status.status, code, error });
   }
