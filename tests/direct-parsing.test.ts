@@ -73,6 +73,11 @@ describe("SSE events of the Codex backend", () => {
     });
   });
 
+  it("skips named events that repeat the whole answer without parsing them", () => {
+    expect(interpret({ event: "response.output_text.done", data: "{ not even json" })).toEqual({});
+    expect(interpret({ event: "response.output_text.delta", data: JSON.stringify({ delta: "x" }) })).toEqual({ text: "x" });
+  });
+
   it("skips garbage and unknown events instead of failing", () => {
     expect(interpret({ data: "}{ not json" })).toEqual({});
     expect(interpret(msg({ type: "response.created" }))).toEqual({});
