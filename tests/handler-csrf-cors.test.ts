@@ -28,6 +28,9 @@ describe("CSRF on every POST", () => {
     ["no Sec-Fetch-Site, Origin null", 403, { origin: "null" }],
     ["no Sec-Fetch-Site, Origin host differs from Host", 403, { origin: "https://evil.example" }],
     ["no Sec-Fetch-Site, Origin port differs from Host", 403, { origin: "https://app.example:8443" }],
+    ["no Sec-Fetch-Site, Host spells out the default port", 200, { origin: "https://app.example", host: "app.example:443" }],
+    ["no Sec-Fetch-Site, Host in capitals", 200, { origin: "https://app.example", host: "APP.example" }],
+    ["no Sec-Fetch-Site, Host smuggles a path", 403, { origin: "https://app.example", host: "app.example/evil" }],
     ["no Sec-Fetch-Site, Origin is garbage", 403, { origin: "not a url" }],
     ["no Sec-Fetch-Site, allowlisted Origin", 200, { origin: PARTNER }],
   ];

@@ -18,15 +18,19 @@ export function isCsrfSafe(request: Request, allowedOrigins: ReadonlySet<string>
     return value === "same-origin" || value === "none";
   }
   if (origin === null || origin === "null") return false;
-  return originHost(origin) === requestHost(request);
+  return sameHost(origin, requestHost(request));
 }
 
-/** The host[:port] of an Origin header value, or null when it is not a URL. */
-function originHost(origin: string): string | null {
+const HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
+/** Origin's host[:port] equals Host, both normalised by the URL parser (so ":443" on https equals no port). */
+function sameHost(origin: string, host: string): boolean {
+  if (!HOST.test(host)) return false; // a Host with a path, userinfo or spaces is not a host
   try {
-    return new URL(origin).host.toLowerCase();
+    const parsed = new URL(origin);
+    return host !== "" && parsed.host === new URL(`${parsed.protocol}//${host}`).host;
   } catch {
-    return null;
+    return false;
   }
 }
 
