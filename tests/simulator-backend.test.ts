@@ -207,6 +207,20 @@ describe("responses", () => {
     expect(answerOf(await res.text())).toBe(`You said: ${"real zstd ".repeat(50)}`);
   });
 
+  it("refuses a body over 8 MiB with 413 and stays up", async () => {
+    const s = await signedIn();
+    const huge = await respond(s, "x".repeat(9 * 1024 * 1024)).catch(() => undefined);
+    expect(huge?.status).toBe(413);
+    expect((await respond(s, turnBody("still up"))).status).toBe(200);
+  });
+
+  it("shows onRequest the decoded body of a compressed request", async () => {
+    const seen: string[] = [];
+    const s = await signedIn({ onRequest: (info) => info.endpoint === "responses" && seen.push(info.body) });
+    await (await respond(s, zstdRawFrame(Buffer.from(JSON.stringify(turnBody("peek")))), { "content-encoding": "zstd" })).text();
+    expect(JSON.parse(seen[0] ?? "{}")).toMatchObject({ model: "gpt-6.1-sol", stream: true });
+  });
+
   it("refuses a non-streaming request and a body that is not JSON", async () => {
     const s = await signedIn();
     expect((await respond(s, { ...turnBody("x"), stream: false })).status).toBe(400);

@@ -2,7 +2,7 @@
 import { AxeBuilder } from "@axe-core/playwright";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startSimulator, type Simulator } from "../src/simulator/index.js";
+import { startSimulator, type Simulator, type SimulatorOptions } from "../src/simulator/index.js";
 
 const CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann";
 let sim: Simulator | undefined;
@@ -12,8 +12,8 @@ afterEach(async () => {
   sim = undefined;
 });
 
-async function withCode(): Promise<{ server: Simulator; userCode: string; deviceAuthId: string }> {
-  const server = await startSimulator();
+async function withCode(options: SimulatorOptions = {}): Promise<{ server: Simulator; userCode: string; deviceAuthId: string }> {
+  const server = await startSimulator(options);
   sim = server;
   const res = await fetch(`${server.url}/api/accounts/deviceauth/usercode`, {
     method: "POST",
@@ -52,6 +52,31 @@ describe("the approval page over HTTP", () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("Approved.");
     expect(server.pendingCodes()).toEqual([]);
+  });
+
+  it("approves as pageAccount when one is configured", async () => {
+    const { server, userCode, deviceAuthId } = await withCode({ pageAccount: { email: "page@example.com", planType: "pro" } });
+    await submit(server, { user_code: userCode, action: "approve" });
+    const poll = await fetch(`${server.url}/api/accounts/deviceauth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ device_auth_id: deviceAuthId, user_code: userCode }),
+    });
+    const code = (await poll.json()) as Record<string, string>;
+    const tokens = await fetch(`${server.url}/oauth/token`, {
+      method: "POST",
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        client_id: CLIENT_ID,
+        code: code["authorization_code"] ?? "",
+        redirect_uri: `${server.url}/deviceauth/callback`,
+        code_verifier: code["code_verifier"] ?? "",
+      }),
+    });
+    const idToken = ((await tokens.json()) as { id_token: string }).id_token;
+    const claims = JSON.parse(Buffer.from(idToken.split(".")[1] ?? "", "base64url").toString()) as Record<string, unknown>;
+    expect(claims["email"]).toBe("page@example.com");
+    expect(claims["https://api.openai.com/auth"]).toMatchObject({ chatgpt_plan_type: "pro" });
   });
 
   it("denies a code from the page", async () => {

@@ -17,6 +17,8 @@ export interface SimContext {
   autoApprove?: { afterPolls: number; account: TestAccount };
   answer: (input: string, context: AnswerContext) => string | Promise<string>;
   models: string[];
+  /** The account the /codex/device page approves as. */
+  pageAccount: TestAccount;
 }
 
 /** A request handed to a route: the body is already read and decoded. */

@@ -66,13 +66,13 @@ function sendPage(res: ServerResponse, status: number, state: PageState): void {
 /** `GET /codex/device`: the form a person types the code into. */
 export const devicePage: RouteHandler = (_ctx, { res }) => sendPage(res, 200, "form");
 
-/** `POST /codex/device`: approve or deny the typed code as the default test account. */
+/** `POST /codex/device`: approve or deny the typed code (as `pageAccount`). */
 export const devicePageSubmit: RouteHandler = (ctx, { req, res, body }) => {
   if (mediaType(req) !== "application/x-www-form-urlencoded") return sendPage(res, 415, "invalid");
   const form = new URLSearchParams(body);
   const code = form.get("user_code") ?? "";
   const deny = form.get("action") === "deny";
-  const ok = deny ? ctx.flow.deny(code) : ctx.flow.approve(code);
+  const ok = deny ? ctx.flow.deny(code) : ctx.flow.approve(code, ctx.pageAccount);
   if (!ok) return sendPage(res, 400, "invalid");
   sendPage(res, 200, deny ? "denied" : "approved");
 };

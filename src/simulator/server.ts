@@ -13,6 +13,13 @@ function normalisePath(pathname: string): string {
   return trimmed === "" ? "/" : trimmed;
 }
 
+/** Keep the record of unknown requests bounded under load tests. */
+const MAX_UNKNOWN = 1000;
+
+function recordUnknown(ctx: SimContext, entry: string): void {
+  if (ctx.stats.unknown.length < MAX_UNKNOWN) ctx.stats.unknown.push(entry);
+}
+
 function endpointLabel(route: ReturnType<typeof findRoute>, req: IncomingMessage, body: string): SimulatorRequestInfo["endpoint"] {
   if (route === undefined || route === "methodMismatch") return "unknown";
   return route.path === "/oauth/token" ? tokenEndpointOf(req, body) : route.endpoint;
@@ -43,7 +50,7 @@ async function handle(
     body,
   });
   if (route === undefined || route === "methodMismatch") {
-    ctx.stats.unknown.push(`${method} ${path}`);
+    recordUnknown(ctx, `${method} ${path}`);
     const status = route === undefined ? 404 : 405;
     return sendJson(res, status, { detail: status === 404 ? "Not Found" : "Method Not Allowed" });
   }
@@ -56,7 +63,7 @@ function rejectUpgrade(ctx: SimContext, options: SimulatorOptions, req: Incoming
   const onResponses = path === RESPONSES_PATH;
   options.onRequest?.({ method: req.method ?? "GET", url: req.url ?? "/", endpoint: "websocket", headers: req.headers, body: "" });
   if (onResponses) ctx.stats.websocket += 1;
-  else ctx.stats.unknown.push(`UPGRADE ${path}`);
+  else recordUnknown(ctx, `UPGRADE ${path}`);
   const body = JSON.stringify({ detail: onResponses ? "Upgrade Required" : "Not Found" });
   const status = onResponses ? "426 Upgrade Required" : "404 Not Found";
   socket.end(

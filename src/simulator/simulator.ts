@@ -9,7 +9,12 @@ import type { Simulator, SimulatorOptions, SimulatorStats } from "./types.js";
 // Slugs codex 0.169 knows, so its default model is listed.
 const DEFAULT_MODELS = ["gpt-6.1-sol", "gpt-6-luna", "gpt-5.5"];
 
-/** The default answer: a deterministic echo (several words, so several deltas). */
+/**
+ * The default answer: a deterministic echo (several words, so several deltas).
+ *
+ * @example
+ * echoAnswer("hello"); // "You said: hello"
+ */
 export function echoAnswer(input: string): string {
   return `You said: ${input}`;
 }
@@ -54,19 +59,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     issuer: "",
     interval: options.interval ?? 5,
     flow: new DeviceFlow((options.codeTtlSeconds ?? 900) * 1000, now),
-    // Replaced below once the port, hence the issuer, is known.
-    tokens: new TokenStore("", 0, now),
+    // The issuer is known once the port is bound; the store reads it lazily.
+    tokens: new TokenStore(() => ctx.issuer, options.accessTokenTtlSeconds ?? 3600, now),
     faults: new FaultRegistry(),
     stats: emptyStats(),
     now,
     autoApprove: resolveAutoApprove(options.autoApprove),
     answer: options.answer ?? echoAnswer,
     models: options.models ?? DEFAULT_MODELS,
+    pageAccount: options.pageAccount ?? {},
   };
   const server = await listen(ctx, options, host, options.port ?? 0);
   const urlHost = host.includes(":") ? `[${host}]` : host === "0.0.0.0" ? "127.0.0.1" : host;
   ctx.issuer = `http://${urlHost}:${server.port}`;
-  ctx.tokens = new TokenStore(ctx.issuer, options.accessTokenTtlSeconds ?? 3600, now);
 
   return {
     url: ctx.issuer,

@@ -46,7 +46,7 @@ export class TokenStore {
   private readonly issued: string[] = [];
 
   constructor(
-    private readonly issuer: string,
+    private readonly issuer: () => string,
     private readonly ttlSeconds: number,
     private readonly now: () => number,
   ) {}
@@ -117,7 +117,7 @@ export class TokenStore {
       chatgpt_user_id: userId,
       user_id: userId,
     };
-    const common = { iss: this.issuer, sub: userId, iat, exp, jti: newId("jti"), grant: grantId };
+    const common = { iss: this.issuer(), sub: userId, iat, exp, jti: newId("jti"), grant: grantId };
     const idToken = signJwt(
       {
         ...common,

@@ -71,7 +71,12 @@ export interface SimulatorOptions {
   answer?: (input: string, context: AnswerContext) => string | Promise<string>;
   /** Milliseconds since the epoch; inject to control expiry. Default `Date.now`. */
   now?: () => number;
-  /** Called for every request after its body is read (debugging what a client sends). */
+  /** The account a person approving on the `/codex/device` page signs in as. Default: the default account. */
+  pageAccount?: TestAccount;
+  /**
+   * Called for every request after its body is read, to see what a client sends.
+   * Headers and bodies carry tokens: for local debugging only, never log them in CI output.
+   */
   onRequest?: (info: SimulatorRequestInfo) => void;
   /** Model slugs `/codex/models` lists. Default `["gpt-6.1-sol", "gpt-6-luna", "gpt-5.5"]` (known to codex 0.169). */
   models?: string[];
@@ -128,7 +133,15 @@ export type SimulatorStats = Record<SimulatorEndpoint, number> & {
   unknown: string[];
 };
 
-/** A running simulator. */
+/**
+ * A running simulator.
+ * @example
+ * const sim = await startSimulator({ interval: 1 });
+ * // ...a client starts a device login...
+ * sim.approve(sim.pendingCodes()[0]!, { email: "ada@example.com", planType: "pro" });
+ * expect(sim.stats().refreshReuse).toBe(0);
+ * await sim.close();
+ */
 export interface Simulator {
   /** The issuer base URL, `http://127.0.0.1:PORT`; the backend is at `${url}/backend-api`. */
   readonly url: string;
@@ -138,7 +151,12 @@ export interface Simulator {
   deny(userCode: string): boolean;
   /** User codes issued and still awaiting a decision, oldest first. */
   pendingCodes(): string[];
-  /** Inject a fault (see `FaultOptions`). */
+  /**
+   * Inject a fault (see `FaultOptions`); it fires `times` times or until `clearFaults()`.
+   * @example
+   * sim.fault("server-error", { endpoint: "usercode", status: 503, times: 1 });
+   * sim.fault("usage-limit", { resetsAt: Math.floor(Date.now() / 1000) + 3600 });
+   */
   fault<N extends FaultName>(name: N, options?: FaultOptions[N]): void;
   /** Remove every active fault (tokens revoked by `revoke-all` stay revoked). */
   clearFaults(): void;
