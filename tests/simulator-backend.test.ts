@@ -311,6 +311,18 @@ describe("backend faults", () => {
     expect((await respond(s, turnBody("hi"))).status).toBe(200);
   });
 
+  it("close() returns promptly while a request hangs", async () => {
+    const s = await signedIn();
+    s.server.fault("hang");
+    const hung = fetch(`${s.server.url}/backend-api/wham/accounts/check`, { headers: s.headers }).catch((error: unknown) => error);
+    await new Promise((done) => setTimeout(done, 50));
+    const started = performance.now();
+    await s.server.close();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(await hung).toBeInstanceOf(Error);
+    sim = undefined;
+  });
+
   it("cut-stream ends without response.completed", async () => {
     const s = await signedIn();
     s.server.fault("cut-stream", { times: 1 });
