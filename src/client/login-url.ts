@@ -1,0 +1,25 @@
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+/**
+ * Whether the popup may navigate to `raw`: https on an exact allowed host
+ * (default port, no userinfo), or an exact allowed loopback origin for local
+ * development. Everything else (javascript:, data:, http:, lookalikes) is refused.
+ * @example isAllowedLoginUrl("https://auth.openai.com/codex/device") // true
+ * @example isAllowedLoginUrl("https://auth.openai.com@evil.test/") // false
+ */
+export function isAllowedLoginUrl(
+  raw: string,
+  hosts: readonly string[] = ["auth.openai.com"],
+  origins: readonly string[] = [],
+): boolean {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return false;
+  }
+  // userinfo is how `https://auth.openai.com@evil.test` fools a prefix check.
+  if (u.username || u.password) return false;
+  if (u.protocol == "https:" && !u.port && hosts.includes(u.hostname)) return true;
+  return /^https?:$/.test(u.protocol) && LOOPBACK.test(u.hostname) && origins.includes(u.origin);
+}
