@@ -104,14 +104,14 @@ describe("device login through the handler", () => {
 
 describe("poll coalescing", () => {
   it("polls upstream once per interval however many /status calls arrive", async () => {
-    h = await startHarness({ interval: 2 });
+    h = await startHarness({ interval: 3 });
     await h.client.json("/session", { method: "POST" });
     await h.client.json("/login/start", { method: "POST" });
     const answers = await Promise.all(Array.from({ length: 50 }, () => h!.client.json("/status")));
     expect(answers.every((a) => a.body.status === "pending")).toBe(true);
     for (let i = 0; i < 10; i++) await h.client.json("/status");
     expect(h.sim.stats().deviceToken).toBe(1);
-    await sleep(2100);
+    await sleep(3100);
     await Promise.all(Array.from({ length: 20 }, () => h!.client.json("/status")));
     expect(h.sim.stats().deviceToken).toBe(2);
   });

@@ -54,8 +54,9 @@ async function signedIn(
 
 describe("single-flight refresh", () => {
   it("refreshes once for 20 concurrent runs after expiry, never reusing the rotated token", async () => {
-    const { runner, ctx, sim } = await signedIn({ accessTokenTtlSeconds: 2 }, { refreshMarginMs: 0 });
-    await sleep(2100); // the access token is now expired upstream too
+    // Three seconds of life: the refreshed tokens must outlive 20 runs on a loaded machine.
+    const { runner, ctx, sim } = await signedIn({ accessTokenTtlSeconds: 3 }, { refreshMarginMs: 0 });
+    await sleep(3100); // the access token is now expired upstream too
     const saves = { count: 0 };
     // Each request loaded its own copy of the session before any of them saved new tokens.
     const copies = Array.from({ length: 20 }, () => copy(ctx, saves));
@@ -70,8 +71,8 @@ describe("single-flight refresh", () => {
   });
 
   it("adopts an earlier refresh of the same token for a request that loaded the session before it was saved", async () => {
-    const { runner, ctx, sim } = await signedIn({ accessTokenTtlSeconds: 2 }, { refreshMarginMs: 0 });
-    await sleep(2100);
+    const { runner, ctx, sim } = await signedIn({ accessTokenTtlSeconds: 3 }, { refreshMarginMs: 0 });
+    await sleep(3100);
     const stale = copy(ctx);
     expect(last(await collect(runner, ctx))?.type).toBe("done");
     expect(last(await collect(runner, stale))?.type).toBe("done");
@@ -81,12 +82,12 @@ describe("single-flight refresh", () => {
   it("refreshes after a 401 and retries the turn once", async () => {
     const bodies: string[] = [];
     const { runner, ctx, sim } = await signedIn({
-      accessTokenTtlSeconds: 1,
+      accessTokenTtlSeconds: 2,
       onRequest: (info) => info.endpoint === "refresh" && bodies.push(info.body),
     });
     // The session believes its token is fresh; upstream says it expired.
     tokensOf(ctx)!.expiresAt = Date.now() + 3_600_000;
-    await sleep(1100);
+    await sleep(2100);
     const events = await collect(runner, ctx);
     expect(last(events)?.type).toBe("done");
     expect(sim.stats().refresh).toBe(1);
