@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
 import { Browser, makeHarness, readEvents } from "./helpers/handler-harness.js";
 
 describe("the contract, end to end through the Web-standard handler", () => {
@@ -58,5 +59,56 @@ describe("the contract, end to end through the Web-standard handler", () => {
     await browser.signIn(runner);
     await readEvents(await browser.post("/run/stream", { prompt: "x" }));
     expect(new Set(runner.contextIds).size).toBe(1);
+  });
+});
+
+describe("handleCodexRequest", () => {
+  it("builds the handler once per options object, so sessions and limits persist between calls", async () => {
+    const { createTestRunner } = await import("./helpers/test-runner.js");
+    const { handleCodexRequest } = await import("../src/backend/handler.js");
+    const { SECRET, sameOrigin, BASE } = await import("./helpers/handler-harness.js");
+    const options = { runner: createTestRunner(), cookieSecret: SECRET, rateLimits: { sessionCreatePerIp: { points: 1, durationSec: 60 } } };
+    const post = () => handleCodexRequest(new Request(`${BASE}/session`, { method: "POST", headers: sameOrigin() }), options, { clientIp: "192.0.2.50" });
+    const first = await post();
+    const cookie = first.headers.getSetCookie()[0]?.split(";")[0] as string;
+    expect((await post()).status).toBe(429); // the same limiter
+    const status = await handleCodexRequest(new Request(`${BASE}/status`, { headers: { cookie } }), options);
+    expect(await status.json()).toMatchObject({ code: "NOT_AUTHENTICATED" }); // the same store
+  });
+});
+
+describe("audit events", () => {
+  it("reports logins, runs, logout and rejections with a stable short session tag and no secrets", async () => {
+    const events: Array<Record<string, unknown>> = [];
+    const now = () => 1_700_000_000_000;
+    const sessionStore = createMemorySessionStore({ now, sweepIntervalMs: 0 });
+    const { handler, runner } = makeHarness({ onEvent: (e) => events.push({ ...e }), now, sessionStore });
+    const browser = new Browser(handler);
+    await browser.signIn(runner);
+    await readEvents(await browser.post("/run/stream", { prompt: "x" }));
+    await browser.post("/session", undefined, { "sec-fetch-site": "cross-site", origin: "https://evil.example" });
+    await browser.post("/logout");
+    expect(events.map((e) => e.type)).toEqual([
+      "session_created",
+      "login_started",
+      "login_succeeded",
+      "run_started",
+      "run_finished",
+      "csrf_rejected",
+      "logout",
+    ]);
+    const tags = new Set(events.filter((e) => e.session !== undefined).map((e) => e.session));
+    expect(tags.size).toBe(1);
+    expect([...tags][0]).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    for (const e of events) {
+      expect(e.at).toBe(1_700_000_000_000);
+      expect(e.clientIp).toBe("198.51.100.7");
+    }
+    const text = JSON.stringify(events);
+    for (const line of browser.setCookies) {
+      const id = line.split("=")[1]?.split(".")[0] ?? "";
+      if (id.length > 0) expect(text).not.toContain(id);
+    }
+    expect(text).not.toContain(runner.contextIds[0]); // not even the runner's handle
   });
 });

@@ -220,3 +220,17 @@ describe("runner state persistence", () => {
     expect(store.size).toBeGreaterThan(0);
   });
 });
+
+describe("the default store", () => {
+  it("shares the handler's injected clock, so creation times and expiry agree", async () => {
+    const { createCodexHandler } = await import("../src/backend/handler.js");
+    const { SECRET } = await import("./helpers/handler-harness.js");
+    const c = clock(1_000_000_000_000); // far from Date.now: a store on the wall clock would call it expired
+    const runner = createTestRunner();
+    const browser = new Browser(createCodexHandler({ runner, cookieSecret: SECRET, rateLimits: false, now: c.now }));
+    await browser.signIn(runner);
+    expect((await browser.get("/status")).status).toBe(200);
+    c.advance(25 * 60 * MINUTE); // past the default 24 h idle timeout
+    expect((await browser.get("/status")).status).toBe(401);
+  });
+});

@@ -78,7 +78,7 @@ export interface CodexHandlerOptions {
   logger?: CodexLogger;
   /** Audit hook: logins, logouts, runs, rejections. Events carry no token and no session id. */
   onEvent?: (event: CodexAuditEvent) => void;
-  /** Clock in epoch ms. Default `Date.now`. */
+  /** Clock in epoch ms (session creation times, audit events; the default store uses it too). Default `Date.now`. */
   now?: () => number;
 }
 
@@ -132,6 +132,7 @@ export function resolveOptions(options: CodexHandlerOptions): ResolvedOptions {
     allowedOrigins.add(origin);
   }
 
+  const now = options.now ?? Date.now;
   const basePath = normaliseBasePath(options.basePath ?? DEFAULT_BASE_PATH);
   const sealer =
     options.sealKey === undefined
@@ -147,7 +148,8 @@ export function resolveOptions(options: CodexHandlerOptions): ResolvedOptions {
     secure,
     maxAgeSec: positive(options.cookieOptions?.maxAgeSec, 7 * 24 * 60 * 60, "cookieOptions.maxAgeSec"),
     allowedOrigins,
-    store: options.sessionStore ?? createMemorySessionStore(),
+    // The default store shares the handler's clock: createdAt and expiry must agree.
+    store: options.sessionStore ?? createMemorySessionStore({ now }),
     sealer,
     basePath,
     maxBodyBytes: positive(options.limits?.maxBodyBytes, 64 * 1024, "limits.maxBodyBytes"),
@@ -155,7 +157,7 @@ export function resolveOptions(options: CodexHandlerOptions): ResolvedOptions {
     rotationGraceMs: positive(options.limits?.rotationGraceMs, 60_000, "limits.rotationGraceMs"),
     trustProxy: options.trustProxy === true,
     runPolicy: options.runPolicy ?? {},
-    now: options.now ?? Date.now,
+    now,
   };
 }
 
