@@ -99,6 +99,21 @@ describe("device login through the handler", () => {
     const start = await h.client.json("/login/start", { method: "POST" });
     h.sim.deny(start.body.userCode);
     expect((await h.client.json("/status")).body).toMatchObject({ ok: false, status: "denied", code: "LOGIN_DENIED" });
+    // The same through the simulator's fault, on a fresh login.
+    const other = h.newClient();
+    await other.json("/session", { method: "POST" });
+    await other.json("/login/start", { method: "POST" });
+    h.sim.fault("deny");
+    expect((await other.json("/status")).body).toMatchObject({ status: "denied", code: "LOGIN_DENIED" });
+  });
+
+  it("reports a Cloudflare challenge on login as UPSTREAM_BLOCKED", async () => {
+    h = await startHarness();
+    h.sim.fault("cloudflare-challenge", { endpoint: "usercode" });
+    await h.client.json("/session", { method: "POST" });
+    const start = await h.client.json("/login/start", { method: "POST" });
+    expect(start.body.code).toBe("UPSTREAM_BLOCKED");
+    expect(start.body.errorCode).toBeUndefined();
   });
 });
 

@@ -120,7 +120,7 @@ describe("refresh failures", () => {
     expect(tokensOf(stale)).toBeUndefined();
   });
 
-  it("keeps the tokens on a transient failure (5xx, hang) and succeeds once upstream recovers", async () => {
+  it("keeps the tokens on a transient failure (5xx, hang, challenge) and succeeds once upstream recovers", async () => {
     let clock = Date.now();
     const { runner, ctx, sim } = await signedIn({}, { now: () => clock, timeouts: { requestMs: 300 } });
     const before = tokensOf(ctx)?.refreshToken;
@@ -131,6 +131,9 @@ describe("refresh failures", () => {
     sim.clearFaults();
     sim.fault("hang", { endpoint: "refresh", times: 1 });
     expect(last(await collect(runner, ctx))).toMatchObject({ type: "error", code: "UPSTREAM_TIMEOUT" });
+    expect(tokensOf(ctx)?.refreshToken).toBe(before);
+    sim.fault("cloudflare-challenge", { endpoint: "refresh", times: 1 });
+    expect(last(await collect(runner, ctx))).toMatchObject({ type: "error", code: "UPSTREAM_BLOCKED" });
     expect(tokensOf(ctx)?.refreshToken).toBe(before);
     expect(last(await collect(runner, ctx))?.type).toBe("done");
     expect(tokensOf(ctx)?.refreshToken).not.toBe(before);
