@@ -43,6 +43,18 @@ export interface RunPolicy {
   history?: boolean | { maxMessages: number };
 }
 
+/**
+ * Options of `createCodexHandler` (and of every adapter built on it).
+ *
+ * @example
+ * const options: CodexHandlerOptions = {
+ *   runner: directRunner(),
+ *   cookieSecret: [process.env.COOKIE_SECRET!, process.env.OLD_COOKIE_SECRET!],
+ *   allowedOrigins: ["https://app.example"],
+ *   rateLimits: { runPerSession: { points: 20, durationSec: 60 } },
+ *   onEvent: (event) => audit.write(event),
+ * };
+ */
 export interface CodexHandlerOptions {
   runner: CodexRunner;
   /** ≥ 16 characters, high-entropy, from the environment. An array rotates: the first signs, all verify. */
