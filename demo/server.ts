@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import type { Server } from "node:http";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import express from "express";
-import { createCodexRouter } from "codex-auth/backend";
+import { createCodexRouter, type CodexAuditEvent } from "codex-auth/backend";
 import { directRunner } from "codex-auth/backend/direct";
 import { startSimulator, type Simulator, type SimulatorOptions } from "codex-auth/simulator";
 import { DEFAULT_DIST_DIR } from "./build.js";
@@ -30,6 +31,10 @@ export interface DemoOptions {
   pollIntervalMs?: number;
   /** The built page. Default `demo/dist`. */
   distDir?: string;
+  /** Audit events of the contract routes (logins, runs, rejections); they carry no token. */
+  onEvent?: (event: CodexAuditEvent) => void;
+  /** Serve HTTPS with this key and certificate; cookies are then Secure with the `__Host-` prefix. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 /** A running demo. */
@@ -80,18 +85,28 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   app.get(DEMO_CONFIG_PATH, (_req, res) => {
     res.set("Cache-Control", "no-store").json(config);
   });
-  // Plain HTTP on localhost: Secure cookies would never be sent back, so they are off here only.
-  app.use(createCodexRouter({ runner, cookieSecret, basePath: BASE_PATH, cookieOptions: { secure: false } }));
+  // Plain HTTP on localhost: Secure cookies would never be sent back, so they are off there only.
+  const secure = options.tls !== undefined;
+  app.use(
+    createCodexRouter({
+      runner,
+      cookieSecret,
+      basePath: BASE_PATH,
+      cookieOptions: { secure },
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    }),
+  );
   app.use(express.static(distDir, { index: "index.html", fallthrough: true }));
   app.use((_req, res) => {
     const built = existsSync(join(distDir, "index.html"));
     res.status(404).type("text/plain").send(built ? "Not found" : "The demo page is not built: run `npm start`.");
   });
 
-  const server = await listen(app, options.port ?? 8787, options.host ?? "127.0.0.1");
+  const server = options.tls ? createHttpsServer(options.tls, app) : createHttpServer(app);
+  await listen(server, options.port ?? 8787, options.host ?? "127.0.0.1");
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://localhost:${port}/`,
+    url: `${secure ? "https" : "http"}://localhost:${port}/`,
     port,
     ...(sim ? { sim } : {}),
     cookieSecretGenerated: options.cookieSecret === undefined,
@@ -103,10 +118,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   };
 }
 
-function listen(app: express.Express, port: number, host: string): Promise<Server> {
+function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
-    server.once("listening", () => resolve(server));
     server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
   });
 }

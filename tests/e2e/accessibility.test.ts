@@ -36,6 +36,11 @@ describe("accessibility", () => {
       const page = await context.newPage();
       await page.goto(demo.url);
       await loginButton(page).waitFor();
+      // The checker itself bites: an unnamed button is a critical violation.
+      await page.evaluate(() => document.body.append(Object.assign(document.createElement("button"), { id: "axe-probe" })));
+      expect((await seriousViolations(page)).join("\n")).toMatch(/button-name/);
+      await page.evaluate(() => document.getElementById("axe-probe")?.remove());
+
       expect(await seriousViolations(page)).toEqual([]);
       await screenshot(page, "logged-out");
 

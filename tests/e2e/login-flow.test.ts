@@ -97,10 +97,18 @@ describe("when the popup cannot be used", () => {
     try {
       const page = await context.newPage();
       await page.goto(demo.url);
+      // Hold /login/start back a moment so that the user's close surely comes first, as in "at once".
+      let release = () => {};
+      const closed = new Promise<void>((resolve) => (release = resolve));
+      await page.route("**/api/codex/login/start", async (route) => {
+        await closed;
+        await route.continue();
+      });
       const popupOpened = page.waitForEvent("popup");
       await loginButton(page).click();
       const popup = await popupOpened;
       await popup.close();
+      release();
       const code = await readUserCode(page);
       const link = page.locator(`a[href^="${demo.sim.url}"]`);
       await link.waitFor({ timeout: 10_000 });

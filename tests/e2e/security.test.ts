@@ -3,22 +3,30 @@
  * stays text, tokens never reach the browser, another site cannot act for the
  * user, and the session cookie is stored HttpOnly + SameSite=Strict.
  *
- * Secure and the `__Host-` prefix are not checked here: the demo serves plain
- * HTTP on localhost, so it runs with `cookieOptions: { secure: false }`. The
- * server tests prove them on the handler's Set-Cookie (secure is the default).
+ * Secure and the `__Host-` prefix: the plain-HTTP demo runs with
+ * `cookieOptions: { secure: false }`, so a second demo is served over TLS with a
+ * throwaway self-signed certificate (openssl CLI) and its cookie is checked as
+ * Chromium stores it. The server tests check the Set-Cookie header as well.
  */
+import type { CodexAuditEvent } from "codex-auth/backend";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAttackerSite, type AttackerSite } from "./attacker.js";
 import { launchBrowser, recordResponses, startSimDemo, type SimDemo } from "./harness.js";
+import { selfSignedLocalhostCert } from "./tls.js";
 import { loginThroughPopup, runPrompt, waitSignedIn } from "./ui.js";
 
 let browser: Browser;
 let demo: SimDemo;
 let attacker: AttackerSite;
+const audit: CodexAuditEvent[] = [];
 
 beforeAll(async () => {
-  [browser, demo, attacker] = await Promise.all([launchBrowser(), startSimDemo(), startAttackerSite()]);
+  [browser, demo, attacker] = await Promise.all([
+    launchBrowser(),
+    startSimDemo({ onEvent: (event) => audit.push(event) }),
+    startAttackerSite(),
+  ]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -105,10 +113,11 @@ describe("a cross-site attacker on another loopback origin", () => {
       const evil = await context.newPage();
       const seen: { url: string; method: string; status: number }[] = [];
       evil.on("response", (r) => seen.push({ url: r.url(), method: r.request().method(), status: r.status() }));
+      const rejectedBefore = audit.filter((e) => e.type === "csrf_rejected").length;
       await evil.goto(attacker.url);
       const api = new URL("/api/codex", demo.url).href;
       const outcome = await evil.evaluate(async (base) => {
-        const attempt = async (path: string, init: RequestInit) => {
+        const read = async (path: string, init: RequestInit) => {
           try {
             const res = await fetch(base + path, { credentials: "include", ...init });
             return `read ${res.status}`;
@@ -116,15 +125,21 @@ describe("a cross-site attacker on another loopback origin", () => {
             return "blocked";
           }
         };
-        // text/plain keeps these "simple" requests: no preflight, so they do reach the server.
-        const run = await attempt("/run/stream", { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ prompt: "spend their quota" }) });
-        const logout = await attempt("/logout", { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" });
-        const status = await attempt("/status", { method: "GET" });
-        return { run, logout, status };
+        // Fire-and-forget POSTs as an attacker sends them: no-cors, text/plain, so no preflight stops them.
+        const send = (path: string, body: string) =>
+          fetch(base + path, { method: "POST", mode: "no-cors", credentials: "include", headers: { "content-type": "text/plain" }, body })
+            .then((res) => res.type, () => "failed");
+        return {
+          run: await send("/run/stream", JSON.stringify({ prompt: "spend their quota" })),
+          logout: await send("/logout", "{}"),
+          // A CORS read of the account: no Access-Control-Allow-Origin for this origin.
+          status: await read("/status", { method: "GET" }),
+          runRead: await read("/run/stream", { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ prompt: "x" }) }),
+        };
       }, api);
-      // No CORS for this origin: the attacker's script reads nothing.
-      expect(outcome).toEqual({ run: "blocked", logout: "blocked", status: "blocked" });
-      const posts = seen.filter((r) => r.method === "POST" && r.url.startsWith(api));
+      // The POSTs went out (opaque answers), and nothing was readable.
+      expect(outcome).toEqual({ run: "opaque", logout: "opaque", status: "blocked", runRead: "blocked" });
+      const posts = seen.filter((r) => r.method === "POST");
       expect(posts.map((r) => [new URL(r.url).pathname, r.status])).toEqual([
         ["/api/codex/run/stream", 403],
         ["/api/codex/logout", 403],
@@ -140,6 +155,9 @@ describe("a cross-site attacker on another loopback origin", () => {
         form.submit();
       }, `${api}/logout`);
       expect((await formResponse).status()).toBe(403);
+      // The server saw and refused all four POSTs (the CORS-mode one too, whose answer the browser hid).
+      const rejected = audit.filter((e) => e.type === "csrf_rejected").slice(rejectedBefore);
+      expect(rejected.map((e) => e.route).sort()).toEqual(["logout", "logout", "runStream", "runStream"]);
 
       expect(demo.sim.stats().responses).toBe(runsBefore); // no run reached the upstream
       await page.reload();
@@ -168,6 +186,33 @@ describe("the session cookie as the browser stores it", () => {
       expect(cookie!.value).not.toBe(before!.value);
     } finally {
       await context.close();
+    }
+  });
+});
+
+describe("the session cookie over HTTPS", () => {
+  it("is Secure with the __Host- prefix, HttpOnly and SameSite=Strict", async () => {
+    const tlsDemo = await startSimDemo({ tls: await selfSignedLocalhostCert() });
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    try {
+      expect(tlsDemo.url).toMatch(/^https:\/\/localhost:/);
+      const page = await context.newPage();
+      await page.goto(tlsDemo.url);
+      await loginThroughPopup(page);
+      const cookies = (await context.cookies()).filter((c) => c.name.includes("codex_sid"));
+      expect(cookies).toHaveLength(1);
+      expect(cookies[0]).toMatchObject({
+        name: "__Host-codex_sid",
+        secure: true,
+        httpOnly: true,
+        sameSite: "Strict",
+        path: "/",
+        domain: "localhost",
+      });
+      expect(await page.evaluate(() => document.cookie)).not.toMatch(/codex_sid/);
+    } finally {
+      await context.close();
+      await tlsDemo.close();
     }
   });
 });
