@@ -53,11 +53,14 @@ describe("a run through the handler", () => {
     expect(body.instructions.length).toBeGreaterThan(0);
   });
 
-  it("discovers the account's models once and reuses the list across runs", async () => {
-    await ready();
+  it("discovers the account's models once and reuses the list and the session id across runs", async () => {
+    const seen: SimulatorRequestInfo[] = [];
+    await ready({}, {}, seen);
     for (let i = 0; i < 3; i++) expect((await h!.client.run(`run ${i}`)).events.at(-1)?.type).toBe("done");
     expect(h!.sim.stats().models).toBe(1);
     expect(h!.sim.stats().responses).toBe(3);
+    const ids = new Set(seen.filter((r) => r.endpoint === "responses").map((r) => r.headers["session-id"]));
+    expect(ids.size).toBe(1);
   });
 
   it("refuses a model the plan does not offer, naming the ones it does", async () => {

@@ -57,7 +57,7 @@ export interface DirectRunnerOptions {
   retryBaseDelayMs?: number;
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
-  /** Per-run `session-id` header. Default `crypto.randomUUID`. */
+  /** Makes the per-session `session-id` (and prompt cache key). Default `crypto.randomUUID`. */
   randomId?: () => string;
 }
 

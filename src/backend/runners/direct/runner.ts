@@ -9,7 +9,7 @@ import { chooseModels, discoverModels, forgetModels, notAvailable } from "./mode
 import { resolveOptions, type DirectRunnerOptions, type ResolvedOptions } from "./options.js";
 import { Refresher } from "./refresh.js";
 import { postTurn, type TurnInput, type TurnReply } from "./responses.js";
-import { clearAll, readTokens } from "./session-data.js";
+import { clearAll, conversationId, readTokens } from "./session-data.js";
 import { streamEvents } from "./sse.js";
 import type { StoredTokens } from "./tokens.js";
 
@@ -54,7 +54,7 @@ async function* runTurn(
     };
     const allowed = await withAuthRetry(() => discoverModels(ctx, auth.tokens, opts, cancel.signal), recover);
     const candidates = chooseModels(runOptions.model, allowed, opts.models);
-    const sessionId = opts.randomId();
+    const sessionId = conversationId(ctx.data, opts.randomId);
     for (const model of candidates) {
       const turn: TurnInput = {
         model,

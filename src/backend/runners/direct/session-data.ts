@@ -26,6 +26,8 @@ interface DirectData {
   tokens?: StoredTokens;
   login?: LoginState;
   models?: ModelsCache;
+  /** Sent as `session-id` and `prompt_cache_key`, so that the turns of one session share the upstream's cache. */
+  conversationId?: string;
 }
 
 const KEY = "direct";
@@ -103,4 +105,14 @@ export function writeModels(data: SessionData, models: ModelsCache | undefined):
   const s = section(data);
   if (models) s.models = { slugs: [...models.slugs], fetchedAt: models.fetchedAt };
   else delete s.models;
+}
+
+/** The session's conversation id, made once with `make`. */
+export function conversationId(data: SessionData, make: () => string): string {
+  const s = section(data);
+  const existing = asString(s.conversationId);
+  if (existing) return existing;
+  const fresh = make();
+  s.conversationId = fresh;
+  return fresh;
 }
