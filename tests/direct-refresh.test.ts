@@ -95,6 +95,18 @@ describe("single-flight refresh", () => {
   });
 });
 
+describe("proactive refresh", () => {
+  it("refreshes tokens that live less than the margin at half-life, not on every run", async () => {
+    let clock = Date.now();
+    const { runner, ctx, sim } = await signedIn({ accessTokenTtlSeconds: 60 }, { now: () => clock });
+    for (let i = 0; i < 3; i++) expect(last(await collect(runner, ctx))?.type).toBe("done");
+    expect(sim.stats().refresh).toBe(0);
+    clock += 31_000;
+    expect(last(await collect(runner, ctx))?.type).toBe("done");
+    expect(sim.stats().refresh).toBe(1);
+  });
+});
+
 describe("refresh failures", () => {
   it("ends the login on a permanent failure (tokens revoked upstream) without retrying", async () => {
     const { runner, ctx, sim } = await signedIn();

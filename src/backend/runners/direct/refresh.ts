@@ -48,7 +48,10 @@ export class Refresher {
   async fresh(ctx: RunnerContext): Promise<StoredTokens> {
     const tokens = readTokens(ctx.data);
     if (!tokens) throw new CodexError("NOT_AUTHENTICATED", "Not signed in.");
-    if (tokens.expiresAt - this.options.refreshMarginMs > this.options.now()) return tokens;
+    // Tokens that live less than twice the margin are refreshed at half-life, not on every call.
+    const lifetime = tokens.obtainedAt !== undefined ? tokens.expiresAt - tokens.obtainedAt : Number.POSITIVE_INFINITY;
+    const margin = Math.min(this.options.refreshMarginMs, lifetime / 2);
+    if (tokens.expiresAt - margin > this.options.now()) return tokens;
     return this.refresh(ctx, "proactive_expiry");
   }
 

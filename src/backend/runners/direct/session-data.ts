@@ -48,10 +48,12 @@ export function readTokens(data: SessionData): StoredTokens | undefined {
   const expiresAt = asNumber(t.expiresAt);
   const account = asRecord(t.account);
   if (!accessToken || !refreshToken || expiresAt === undefined || !account) return undefined;
+  const obtainedAt = asNumber(t.obtainedAt);
   return {
     accessToken,
     refreshToken,
     expiresAt,
+    ...(obtainedAt !== undefined ? { obtainedAt } : {}),
     accountId: asString(t.accountId) ?? null,
     account: {
       email: asString(account.email) ?? null,

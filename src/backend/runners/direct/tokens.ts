@@ -11,6 +11,8 @@ export interface StoredTokens {
   refreshToken: string;
   /** Epoch ms when the access token expires. */
   expiresAt: number;
+  /** Epoch ms when it was obtained (absent in sessions written by older versions). */
+  obtainedAt?: number;
   /** Sent as `chatgpt-account-id`; never shown to the browser. */
   accountId: string | null;
   account: Account;
@@ -75,6 +77,7 @@ export function tokensFromGrant(json: unknown, now: number, previous?: StoredTok
     accessToken,
     refreshToken,
     expiresAt: expiryOf(grant, accessToken, now),
+    obtainedAt: now,
     accountId: identity.accountId ?? previous?.accountId ?? null,
     account: identity.account,
   };
