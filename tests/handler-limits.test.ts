@@ -237,9 +237,16 @@ describe("rate limits", () => {
     const proxied = makeHarness({ trustProxy: true, rateLimits: { runPerIp: { points: 1, durationSec: 60 } } }, runner);
     const p = new Browser(proxied.handler, "10.0.0.1");
     await p.signIn(runner);
-    expect((await run(p, "1", "192.0.2.1, 10.0.0.1")).status).toBe(200);
-    expect((await run(p, "2", "192.0.2.2, 10.0.0.1")).status).toBe(200);
-    await expectError(await run(p, "3", "192.0.2.2"), 429, "RATE_LIMITED");
+    // The proxy appends the address it saw; what the client wrote to the left of it is ignored.
+    expect((await run(p, "1", "192.0.2.1")).status).toBe(200);
+    expect((await run(p, "2", "192.0.2.2")).status).toBe(200);
+    await expectError(await run(p, "3", "203.0.113.99, 192.0.2.2"), 429, "RATE_LIMITED");
+
+    const twoHops = makeHarness({ trustProxy: 2, rateLimits: { runPerIp: { points: 1, durationSec: 60 } } }, runner);
+    const q = new Browser(twoHops.handler, "10.0.0.2");
+    await q.signIn(runner);
+    expect((await run(q, "1", "spoof, 192.0.2.7, 10.0.0.1")).status).toBe(200);
+    await expectError(await run(q, "2", "other-spoof, 192.0.2.7, 10.0.0.1"), 429, "RATE_LIMITED");
   });
 
   it("takes a pluggable limiter", async () => {

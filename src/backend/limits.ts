@@ -88,15 +88,17 @@ export class RunLocks {
 }
 
 /**
- * The client IP: the peer address, or the leftmost X-Forwarded-For entry when
- * the proxy is trusted; undefined when neither is known (per-IP limits are then
- * skipped rather than lumping every client into one shared bucket).
+ * The client IP: with `proxyHops` trusted proxies, the X-Forwarded-For entry
+ * the outermost trusted proxy appended (counting from the right: entries to
+ * its left are written by the client and could dodge per-IP limits);
+ * otherwise the peer address. Undefined when neither is known (per-IP limits
+ * are then skipped rather than lumping every client into one shared bucket).
  */
-export function clientIpOf(request: Request, info: { clientIp?: string } | undefined, trustProxy: boolean): string | undefined {
-  if (trustProxy) {
-    const forwarded = request.headers.get("x-forwarded-for");
-    const first = forwarded?.split(",")[0]?.trim();
-    if (first !== undefined && first !== "" && first.length <= 64) return first;
+export function clientIpOf(request: Request, info: { clientIp?: string } | undefined, proxyHops: number): string | undefined {
+  if (proxyHops > 0) {
+    const entries = (request.headers.get("x-forwarded-for") ?? "").split(",").map((entry) => entry.trim());
+    const entry = entries[entries.length - proxyHops];
+    if (entry !== undefined && entry !== "" && entry.length <= 64) return entry;
   }
   const peer = info?.clientIp;
   return typeof peer === "string" && peer !== "" ? peer.slice(0, 64) : undefined;

@@ -84,8 +84,12 @@ export interface CodexHandlerOptions {
     rotationGraceMs?: number;
   };
   rateLimits?: false | RateLimitOptions;
-  /** Read the client IP from X-Forwarded-For (leftmost entry). Only behind a proxy you control. */
-  trustProxy?: boolean;
+  /**
+   * Read the client IP from X-Forwarded-For. Only behind proxies you control:
+   * `true` (one proxy) takes the entry that proxy appended (the last); a number
+   * N counts N trusted hops from the right. Entries further left are client-written.
+   */
+  trustProxy?: boolean | number;
   runPolicy?: RunPolicy;
   logger?: CodexLogger;
   /** Audit hook: logins, logouts, runs, rejections. Events carry no token and no session id. */
@@ -108,7 +112,8 @@ export interface ResolvedOptions {
   maxBodyBytes: number;
   maxPromptChars: number;
   rotationGraceMs: number;
-  trustProxy: boolean;
+  /** Trusted proxy hops in front of the app; 0 ignores X-Forwarded-For. */
+  trustProxy: number;
   runPolicy: RunPolicy;
   now: () => number;
 }
@@ -167,10 +172,17 @@ export function resolveOptions(options: CodexHandlerOptions): ResolvedOptions {
     maxBodyBytes: positive(options.limits?.maxBodyBytes, 64 * 1024, "limits.maxBodyBytes"),
     maxPromptChars: positive(options.limits?.maxPromptChars, 32_000, "limits.maxPromptChars"),
     rotationGraceMs: positive(options.limits?.rotationGraceMs, 60_000, "limits.rotationGraceMs"),
-    trustProxy: options.trustProxy === true,
+    trustProxy: proxyHops(options.trustProxy),
     runPolicy: options.runPolicy ?? {},
     now,
   };
+}
+
+function proxyHops(value: boolean | number | undefined): number {
+  if (value === undefined || value === false) return 0;
+  if (value === true) return 1;
+  if (!Number.isInteger(value) || value < 0) throw new TypeError("createCodexHandler: `trustProxy` must be a boolean or a hop count");
+  return value;
 }
 
 function normaliseBasePath(path: string): string {
