@@ -2,6 +2,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { DEMO_CONFIG_PATH, type DemoConfig } from "./config.js";
 import { DemoPage } from "./page.js";
+import "./style.css";
 
 const root = createRoot(document.getElementById("root")!);
 

@@ -1,48 +1,47 @@
-import { useEffect, useMemo, useState, useSyncExternalStore } from "react";
-import { createCodexClient } from "codex-auth/client";
+import { CodexAuth } from "codex-auth";
 import type { DemoConfig } from "./config.js";
 
-/** Interim page on the client core until the React component lands. */
+/** The demo page: a short explanation around `<CodexAuth>` with its default UI. */
 export function DemoPage({ config }: { config: DemoConfig }) {
-  const client = useMemo(
-    () => createCodexClient({ basePath: config.basePath, allowedLoginOrigins: config.allowedLoginOrigins, pollIntervalMs: config.pollIntervalMs }),
-    [config],
-  );
-  useEffect(() => client.start(), [client]);
-  const state = useSyncExternalStore(client.subscribe, client.getState);
-  const [prompt, setPrompt] = useState("");
-  const [answer, setAnswer] = useState("");
-  const [running, setRunning] = useState<null | (() => void)>(null);
-  const [err, setErr] = useState("");
+  const offline = config.upstream === "simulator";
   return (
     <>
-      <h1>codex-auth demo</h1>
-      <p>{config.upstream === "simulator" ? "Offline mode: a local simulator stands in for OpenAI." : "Sign in with ChatGPT."}</p>
-      <div aria-live="polite">{state.status} {state.error ? `${state.error.code}: ${state.error.message}` : ""}</div>
-      {state.status === "authenticated" ? (
-        <>
-          <p>{state.account?.email}</p>
-          <button type="button" onClick={() => void client.logout()}>Disconnect</button>
-          <label htmlFor="p">Prompt</label>
-          <textarea id="p" value={prompt} onChange={(e) => setPrompt(e.target.value)} />
-          {running ? <button type="button" onClick={running}>Stop</button> : (
-            <button type="button" onClick={() => {
-              setAnswer(""); setErr("");
-              const h = client.run(prompt, { onText: (_t, _m, full) => setAnswer(full), onError: (e) => setErr(`${e.code} ${e.message} ${e.resetsAt ? new Date(e.resetsAt).toLocaleTimeString() : ""}`) });
-              setRunning(() => h.abort);
-              void h.done.then(() => setRunning(null));
-            }}>Run</button>
-          )}
-          <output data-codex-answer="">{answer}</output>
-          <p>{err}</p>
-        </>
-      ) : (
-        <>
-          <button type="button" onClick={() => void client.login()}>Login with ChatGPT</button>
-          {state.userCode ? <p>{state.userCode}</p> : null}
-          {state.popupBlocked && state.loginUrl ? <a href={state.loginUrl} target="_blank" rel="noopener noreferrer">Open the login page</a> : null}
-        </>
-      )}
+      <header>
+        <h1>codex-auth demo</h1>
+        <p>
+          Sign in with a ChatGPT account through the Codex device-code flow, then send a prompt. The OAuth
+          tokens stay on this server; the page only holds an HttpOnly cookie and the streamed text.
+        </p>
+        {offline ? (
+          <p className="demo-note">
+            Offline mode: a local simulator stands in for OpenAI. Its approval page opens in the login window;
+            type the code shown here and press Approve.
+          </p>
+        ) : (
+          <p className="demo-note">
+            Each account must enable device code authorization once in ChatGPT → Settings → Security &amp; Login.
+          </p>
+        )}
+      </header>
+      <section aria-label="Login with ChatGPT">
+        <CodexAuth
+          basePath={config.basePath}
+          allowedLoginOrigins={config.allowedLoginOrigins}
+          pollIntervalMs={config.pollIntervalMs}
+          labels={{
+            // Say which service failed: the demo's upstream is either OpenAI or the local simulator.
+            UPSTREAM_UNAVAILABLE: offline
+              ? "The sign-in service (the local simulator) could not be reached. Try again in a moment."
+              : "OpenAI's sign-in service could not be reached from this server. Check its internet access and try again.",
+          }}
+        />
+      </section>
+      <footer>
+        <p>
+          Uses OpenAI's Codex CLI login off-label: fine for experiments and personal tools, not for a business.
+          See SECURITY.md.
+        </p>
+      </footer>
     </>
   );
 }

@@ -8,7 +8,7 @@ import { AxeBuilder } from "@axe-core/playwright";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, ROOT_DIR, screenshot, startSimDemo, type SimDemo } from "./harness.js";
-import { loginButton, loginThroughPopup, readUserCode, waitSignedIn } from "./ui.js";
+import { loginButton, readUserCode, runPrompt, waitSignedIn } from "./ui.js";
 
 let browser: Browser;
 let demo: SimDemo;
@@ -58,6 +58,10 @@ describe("accessibility", () => {
 
       await waitSignedIn(page);
       expect(await seriousViolations(page)).toEqual([]);
+      // With an answer on screen, as the README shows it.
+      await runPrompt(page, "Hello from the codex-auth demo!");
+      expect(await seriousViolations(page)).toEqual([]);
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
       const shot = await screenshot(page, "logged-in");
       // The README's picture is refreshed on request only, so test runs leave the tree clean.
       if (process.env.UPDATE_SCREENSHOTS) {
