@@ -12,14 +12,17 @@ export function isAllowedLoginUrl(
   hosts: readonly string[] = ["auth.openai.com"],
   origins: readonly string[] = [],
 ): boolean {
-  let u: URL;
   try {
-    u = new URL(raw);
+    const u = new URL(raw);
+    return (
+      // userinfo is how `https://auth.openai.com@evil.test` fools a prefix check.
+      !u.username &&
+      !u.password &&
+      ((u.protocol == "https:" && !u.port && hosts.includes(u.hostname)) ||
+        // An exact listed origin fixes the scheme and port; only loopback hosts qualify.
+        (LOOPBACK.test(u.hostname) && origins.includes(u.origin)))
+    );
   } catch {
     return false;
   }
-  // userinfo is how `https://auth.openai.com@evil.test` fools a prefix check.
-  if (u.username || u.password) return false;
-  if (u.protocol == "https:" && !u.port && hosts.includes(u.hostname)) return true;
-  return /^https?:$/.test(u.protocol) && LOOPBACK.test(u.hostname) && origins.includes(u.origin);
 }

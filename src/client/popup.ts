@@ -9,11 +9,11 @@ export const HOLDING_TEXT = "Opening ChatGPT login…";
 export function openLoginPopup(): Window | null {
   let w: Window | null = null;
   try {
-    w = open("", "_blank", "width=520,height=720");
-    // The login page must not be able to reach back into this tab.
-    w!.opener = null;
+    w = open("", "_blank", "popup");
     // textContent, not HTML: the holding screen has no markup to inject into.
     w!.document.body.textContent = HOLDING_TEXT;
+    // The login page must not be able to reach back into this tab.
+    w!.opener = null;
   } catch {
     // A throwing opener means blocked; a half-initialised popup is still a popup.
   }
