@@ -34,7 +34,7 @@ afterEach(() => {
 describe("useCodexAuth", () => {
   it("creates its client once, even with inline option objects on every render", () => {
     const be = backend();
-    const { result, rerender } = renderHook((o: CodexAuthOptions) => useCodexAuth({ ...o }), { initialProps: { fetch: be.fetch } });
+    const { result, rerender } = renderHook((o: CodexAuthOptions) => useCodexAuth({ ...o }), { initialProps: { fetch: be.fetch } as CodexAuthOptions });
     const first = result.current.client;
     rerender({ fetch: be.fetch, pollIntervalMs: 5 });
     rerender({ fetch: be.fetch });
