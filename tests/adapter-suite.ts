@@ -1,3 +1,4 @@
+import { request as httpRequest, type IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CodexAuditEvent } from "../src/backend/audit.js";
 import type { CodexHandlerOptions } from "../src/backend/options.js";
@@ -80,6 +81,23 @@ export function describeAdapter(name: string, start: StartAdapter): void {
       const res = await post("/run/stream", { cookie }, chunks);
       expect(res.status).toBe(413);
       expect(res.json()).toMatchObject({ code: "BODY_TOO_LARGE" });
+    });
+
+    it("answers 413 to an upload still arriving and closes that connection instead of reading on", async () => {
+      const cookie = await signIn();
+      const req = httpRequest(`${api}/run/stream`, {
+        method: "POST",
+        agent: false,
+        headers: { origin, cookie, "content-type": "application/json", connection: "keep-alive" },
+      });
+      req.on("error", () => {}); // the server may reset once it has answered
+      const answered = new Promise<IncomingMessage>((resolve) => req.once("response", resolve));
+      req.write(Buffer.alloc(80 * 1024, 0x61)); // over the limit, and the request never ends
+      const res = await answered;
+      expect(res.statusCode).toBe(413);
+      expect(res.headers.connection).toBe("close");
+      expect(JSON.parse(await collect(res))).toMatchObject({ code: "BODY_TOO_LARGE" });
+      req.destroy();
     });
 
     it("answers invalid JSON with 400 BAD_JSON", async () => {
@@ -193,7 +211,7 @@ function runRequest(origin: string, cookie: string, prompt: string) {
   };
 }
 
-function firstLine(res: import("node:http").IncomingMessage): Promise<string> {
+function firstLine(res: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let buffered = "";
     const onData = (chunk: Buffer) => {

@@ -1,4 +1,4 @@
-import { createServer, request, type RequestListener, type Server } from "node:http";
+import { Agent, createServer, request, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import express from "express";
@@ -205,5 +205,27 @@ describe("Node adapter", () => {
     release();
     res.resume();
     await new Promise((resolve) => res.once("end", resolve));
+  });
+
+  it("keeps a keep-alive connection usable after a body the handler never read", async () => {
+    const base = await start(toNodeListener(async (req) => new Response(req.method, { status: 200 })));
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const call = (body: string) =>
+      new Promise<{ text: string; reused: boolean }>((resolve, reject) => {
+        const req = request(`${base}/x`, { method: "POST", agent, headers: { "content-type": "application/json" } }, (res) => {
+          let text = "";
+          res.setEncoding("utf8").on("data", (c: string) => (text += c));
+          res.on("end", () => resolve({ text, reused: req.reusedSocket }));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    try {
+      expect((await call(JSON.stringify({ unread: "x".repeat(1000) }))).text).toBe("POST");
+      const second = await call("{}");
+      expect(second).toEqual({ text: "POST", reused: true });
+    } finally {
+      agent.destroy();
+    }
   });
 });

@@ -25,7 +25,8 @@ export type CodexExpressMiddleware = (
  * Mount it BEFORE any body parser (`express.json()`): it streams the raw body
  * to the handler, which enforces the limits. If a parser already read the
  * body, a route that needs it answers 500 `INTERNAL` (never a hang, never a
- * re-serialised body).
+ * re-serialised body). `basePath` is the full path the browser uses, including
+ * any mount path (`app.use("/app", …)` needs `basePath: "/app/api/codex"`).
  *
  * @example
  * app.use(createCodexRouter({ runner, cookieSecret: process.env.COOKIE_SECRET! }));

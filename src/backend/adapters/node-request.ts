@@ -7,11 +7,11 @@ export interface ConvertedRequest {
   /** The peer address of the socket; never a forwarded header (the handler decides about those). */
   clientIp: string | undefined;
   /**
-   * Call once the response is written: stops feeding the body to the handler
-   * and discards what is left of it. Returns true when the body had not fully
-   * arrived, so the connection should close rather than wait for the rest.
+   * Call once the handler has answered: stops feeding the body to it and
+   * discards what is left. Resolves true when the body is still arriving, so
+   * the connection should close rather than wait for the rest.
    */
-  releaseBody(): boolean;
+  releaseBody(): Promise<boolean>;
 }
 
 export interface ToWebRequestOptions {
@@ -49,7 +49,7 @@ export function toWebRequest(
   });
 
   const method = req.method ?? "GET";
-  const hasBody = method !== "GET" && method !== "HEAD";
+  const hasBody = method !== "GET" && method !== "HEAD" && announcesBody(req);
   const state = { finished: false };
   let body: ReadableStream<Uint8Array> | null = null;
   if (hasBody) {
@@ -57,11 +57,14 @@ export function toWebRequest(
       ? consumedBody(options.bodyError ?? defaultConsumedError)
       : streamBody(req, state);
   }
-  const releaseBody = (): boolean => {
+  const releaseBody = async (): Promise<boolean> => {
     if (!body || options.bodyConsumed || req.readableEnded) return false;
     state.finished = true;
     req.removeAllListeners("data");
     req.resume(); // discard the rest (Node would do the same for an unread body)
+    if (req.complete) return false;
+    // A handler that answers at once runs before Node parses the rest of the packet: give it one turn.
+    await new Promise((resolve) => setImmediate(resolve));
     return !req.complete;
   };
 
@@ -75,6 +78,12 @@ export function toWebRequest(
     clientIp: req.socket.remoteAddress,
     releaseBody,
   };
+}
+
+/** HTTP/1.1: a request has a body only with Transfer-Encoding or a non-zero Content-Length (RFC 9112 §6.3). */
+function announcesBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
 /** An abort signal made only if someone asks for it (most requests never do), already aborted if asked late. */

@@ -25,7 +25,7 @@ export async function serveNodeRequest(
   } catch {
     response = internalErrorResponse(); // the handler answers every error itself; this is only a last resort
   }
-  const closeConnection = releaseBody();
+  const closeConnection = await releaseBody();
   if (res.destroyed || res.headersSent) {
     // The client left while the handler worked (or something else answered): stop the body's producer.
     await response.body?.cancel().catch(() => {});
