@@ -10,8 +10,9 @@
  * process on 127.0.0.1. Both paths are read by the same node:http client with
  * keep-alive: "direct" POSTs /codex/responses with the session's own token and
  * parses the SSE with eventsource-parser; "relay" POSTs /run/stream and reads
- * NDJSON. Rounds alternate direct/relay; figures are medians.
- * Env: RELAY_ROUNDS (default 21), RELAY_BULK_ROUNDS (default 7), RELAY_STALL_MS (default 3000).
+ * NDJSON. Rounds alternate direct/relay; figures are medians (TTFB: the median
+ * of per-round differences, with the best round of each). RELAY_DEBUG=1 prints every round.
+ * Env: RELAY_ROUNDS (default 41), RELAY_BULK_ROUNDS (default 7), RELAY_STALL_MS (default 3000).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
@@ -24,7 +25,7 @@ import { directRunner } from "../src/backend/direct.js";
 import { createCodexHandler } from "../src/backend/handler.js";
 import type { RunnerContext } from "../src/backend/runner.js";
 
-const ROUNDS = Number(process.env.RELAY_ROUNDS ?? 21);
+const ROUNDS = Number(process.env.RELAY_ROUNDS ?? 41);
 const BULK_ROUNDS = Number(process.env.RELAY_BULK_ROUNDS ?? 7);
 const STALL_MS = Number(process.env.RELAY_STALL_MS ?? 3000);
 const MB = 1024 * 1024;
@@ -204,11 +205,15 @@ export default async function run(): Promise<void> {
     const rT = median(ttfb.relay);
     // Paired rounds: the median of per-round differences is less sensitive to load from other processes.
     const extra = median(ttfb.relay.map((r, i) => r - (ttfb.direct[i] ?? r)));
+    if (process.env.RELAY_DEBUG) {
+      const show = (xs: number[]) => [...xs].sort((a, b) => a - b).map((x) => x.toFixed(1)).join(" ");
+      console.log(`direct: ${show(ttfb.direct)}\nrelay:  ${show(ttfb.relay)}`);
+    }
     const dB = median(bulk.direct);
     const rB = median(bulk.relay);
     console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(", ")} (${cpus().length} CPUs)`);
     console.log(`relay = Node adapter → handler → directRunner → simulator (child process); direct = same client straight to the simulator`);
-    console.log(`time to first text, 200-delta answer (median of ${ROUNDS}): direct ${fmt(dT)}, relay ${fmt(rT)}; relay − direct per round: median +${fmt(extra)} — target ≤ +3 ms: ${extra <= 3 ? "met" : "MISSED"}`);
+    console.log(`time to first text, 200-delta answer (median of ${ROUNDS}): direct ${fmt(dT)}, relay ${fmt(rT)}; relay − direct per round: median +${fmt(extra)} — target ≤ +3 ms: ${extra <= 3 ? "met" : "MISSED"}; best round each: direct ${fmt(Math.min(...ttfb.direct))}, relay ${fmt(Math.min(...ttfb.relay))}`);
     console.log(`total, ${(20_000 * 52 / MB).toFixed(2)} MiB in ${bulk.deltas} deltas (median of ${BULK_ROUNDS}): direct ${fmt(dB)}, relay ${fmt(rB)} (${(bulk.relayBytes / MB).toFixed(2)} MiB NDJSON), ${(rB / dB).toFixed(2)}× — target ≤ 6×: ${rB / dB <= 6 ? "met" : "MISSED"}`);
     console.log(`stalled client on a 28 MiB answer (${STALL_MS} ms stall after the first chunk): RSS growth max ${(stall.stallGrowth / MB).toFixed(1)} MiB during the stall (${stallHeap}) — target ≤ 20 MiB: ${stall.stallGrowth <= 20 * MB ? "met" : "MISSED"}; ${(stall.wholeGrowth / MB).toFixed(1)} MiB max over the whole read; ${(stall.bytes / MB).toFixed(1)} MiB relayed in ${fmt(stall.total)} once it read again`);
   } finally {
