@@ -56,6 +56,13 @@ describe("NDJSON reader", () => {
     expect(got).toEqual([{ ok: 1 }]);
   });
 
+  it("never mistakes the tail of a dropped line for a line of its own", async () => {
+    // The first 60 characters overflow the cap and are dropped; what follows until the
+    // newline is still part of that line, though it happens to be valid JSON alone.
+    const got = await all(body(`{"t":"${"x".repeat(60)}`, '{"injected":true}\n{"ok":1}\n').stream, 50);
+    expect(got).toEqual([{ ok: 1 }]);
+  });
+
   it("drops an over-long last line without a newline", async () => {
     expect(await all(body('{"ok":1}\n', `{"t":"${"x".repeat(100)}"}`).stream, 50)).toEqual([{ ok: 1 }]);
   });
