@@ -12,6 +12,9 @@ import type { DirectRunnerTimeouts } from "./options.js";
 
 type Final = { type: "done"; usage?: Usage } | CodexError;
 
+/** 64 Mi characters: far above any answer, far below what would exhaust a server. */
+const MAX_EVENT_CHARS = 64 * 1024 * 1024;
+
 /** Usage of a `response.completed` event, in the contract's names. */
 export function usageOf(response: unknown): Usage | undefined {
   const usage = asRecord(asRecord(response)?.usage);
@@ -92,6 +95,13 @@ export async function* streamEvents(
   // Filled by the parser's callback, so kept in an object the compiler does not narrow.
   const state: { text: string; final?: Final } = { text: "" };
   const parser = createParser({
+    // Bounds what a runaway upstream line can make us hold (the last events repeat the whole answer).
+    maxBufferSize: MAX_EVENT_CHARS,
+    onError(error) {
+      if (error.type === "max-buffer-size-exceeded") {
+        state.final ??= new CodexError("RUN_FAILED", "The upstream sent an event too large to relay.");
+      }
+    },
     onEvent(message) {
       if (state.final) return;
       const step = interpret(message);
