@@ -89,6 +89,9 @@ async function* runTurn(
     }
     throw notAvailable("The model is not available for this account.", allowed.filter((m) => !candidates.includes(m)));
   } catch (error) {
+    // Release the upstream before the last event, as for `done`.
+    cancel.controller.abort();
+    cancel.dispose();
     if (signal.aborted) return; // the client went away: nobody to tell
     yield toErrorEvent(error);
   } finally {
