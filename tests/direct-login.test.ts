@@ -131,6 +131,16 @@ describe("poll coalescing", () => {
     expect(h.sim.stats().deviceToken).toBe(2);
   });
 
+  it("honours a poll another instance recorded in the session", async () => {
+    h = await startHarness({ interval: 3 });
+    const ctx = ctxOf();
+    await h.runner.startDeviceLogin(ctx);
+    await h.runner.getStatus(ctx);
+    const otherInstance = directRunner({ issuer: h.sim.url });
+    for (let i = 0; i < 5; i++) expect(await otherInstance.getStatus(copy(ctx))).toEqual({ status: "pending" });
+    expect(h.sim.stats().deviceToken).toBe(1);
+  });
+
   it("widens the interval on slow_down (another instance polled too soon)", async () => {
     h = await startHarness({ interval: 1 });
     h.sim.fault("slow-down");
