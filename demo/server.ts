@@ -11,6 +11,7 @@ import { startSimulator, type Simulator, type SimulatorOptions } from "codex-aut
 import { DEFAULT_DIST_DIR } from "./build.js";
 import { DEMO_CONFIG_PATH, type DemoConfig } from "./config.js";
 import { pageSecurityHeaders } from "./headers.js";
+import { allowHosts, LOOPBACK_HOSTS } from "./hosts.js";
 
 /** Options of `startDemo`. */
 export interface DemoOptions {
@@ -31,6 +32,8 @@ export interface DemoOptions {
   pollIntervalMs?: number;
   /** The built page. Default `demo/dist`. */
   distDir?: string;
+  /** Host names the demo answers to. Default the loopback names (a guard against DNS rebinding). */
+  allowedHosts?: readonly string[];
   /** Audit events of the contract routes (logins, runs, rejections); they carry no token. */
   onEvent?: (event: CodexAuditEvent) => void;
   /** Serve HTTPS with this key and certificate; cookies are then Secure with the `__Host-` prefix. */
@@ -81,6 +84,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
 
   const app = express();
   app.disable("x-powered-by");
+  app.use(allowHosts(options.allowedHosts ?? LOOPBACK_HOSTS));
   app.use(pageSecurityHeaders);
   app.get(DEMO_CONFIG_PATH, (_req, res) => {
     res.set("Cache-Control", "no-store").json(config);

@@ -42,6 +42,9 @@ export async function startSimDemo(options: DemoOptions = {}): Promise<SimDemo> 
   return demo as SimDemo;
 }
 
+/** Stands for a body Chromium never finished (the page did not read it); see recording-proxy.ts. */
+export const UNREADABLE = "<body not readable>";
+
 /** One response as a page received it. */
 export interface CapturedResponse {
   url: string;
@@ -60,8 +63,11 @@ export function recordResponses(context: BrowserContext) {
   const onResponse = (response: Response) => {
     const task = (async () => {
       const headers = (await response.headersArray().catch(() => [])).map((h) => `${h.name}: ${h.value}`).join("\n");
-      // Redirects and aborted streams have no body to read.
-      const body = await response.body().then((b) => b.toString("utf8"), () => "");
+      // Redirects and aborted streams have no body to read; a body that never settles is recorded as such.
+      const body = await Promise.race([
+        response.body().then((b) => b.toString("utf8"), () => ""),
+        new Promise<string>((resolve) => setTimeout(resolve, 3_000, UNREADABLE)),
+      ]);
       captured.push({ url: response.url(), status: response.status(), headers, body });
     })();
     pending.add(task);

@@ -48,8 +48,13 @@ describe("signing in with the popup", () => {
 
       await page.reload();
       await waitSignedIn(page);
+      // A second tab of the same browser is signed in too, and follows the first one out.
+      const other = await context.newPage();
+      await other.goto(demo.url);
+      await waitSignedIn(other);
 
       await disconnectButton(page).click();
+      await loginButton(other).waitFor({ timeout: 10_000 });
       await loginButton(page).waitFor({ timeout: 10_000 });
       expect(await page.getByText(USER_EMAIL).count()).toBe(0);
       const status = await page.evaluate(async () => (await fetch("/api/codex/status")).status);
