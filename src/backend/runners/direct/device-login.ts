@@ -98,12 +98,10 @@ export class DeviceLogins {
   /** One coalesced upstream step (poll, then exchange on approval). */
   private fly(login: LoginState, entry: Entry, now: number): Promise<Answer> {
     entry.nextPollAt = now + entry.intervalMs;
-    const flight = this.step(login, entry).then(
-      (answer) => {
-        if (answer.kind !== "pending") entry.final = answer;
-        return answer;
-      },
-    );
+    const flight = this.step(login, entry).then((answer) => {
+      if (answer.kind !== "pending") entry.final = answer;
+      return answer;
+    });
     entry.inflight = flight;
     const clear = (): void => {
       if (entry.inflight === flight) entry.inflight = undefined;
