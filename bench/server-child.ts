@@ -75,6 +75,7 @@ async function main(config: ChildConfig): Promise<void> {
     heapPerSession,
   };
   process.on("message", (m) => {
+    if (m === "cpu") process.send?.({ cpuMicros: cpuMicros() });
     if (m === "stop") {
       server.closeAllConnections();
       server.close(() => process.exit(0));
@@ -146,6 +147,11 @@ async function fillIdleSessions(handler: CodexHandler, api: string, count: numbe
   gc();
   gc();
   return (process.memoryUsage().heapUsed - before) / count;
+}
+
+function cpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
 }
 
 const raw = process.env.CODEX_BENCH_CHILD;

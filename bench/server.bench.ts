@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import type { ChildConfig, ChildReady } from "./server-child.js";
 
 interface AutocannonResult {
-  requests: { average: number };
+  requests: { average: number; total: number };
   non2xx: number;
   errors: number;
 }
@@ -65,10 +65,13 @@ export default async function run(): Promise<void> {
       }),
     );
   }
-  printTable(["framework", "case", "req/s", "vs req/s", "ratio (median)", "target", "verdict"], rows);
+  printTable(
+    ["framework", "case", "req/s", "vs req/s", "req/s ratio", "CPU µs/req", "vs CPU µs/req", "CPU-capacity ratio", "target"],
+    rows,
+  );
   for (const line of notes) console.log(line);
   console.log(
-    `(autocannon, 10 connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per route after a 1 s warm-up; req/s and ratios are medians over rounds; Node ${process.version})`,
+    `(autocannon, 10 connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per route after a 1 s warm-up; figures and ratios are medians over rounds; CPU = the server process's user+system time per completed request; Node ${process.version})`,
   );
 }
 
@@ -98,32 +101,69 @@ async function withChild<T>(config: ChildConfig, body: (child: Child) => Promise
   }
 }
 
-/** Measures the targets in interleaved rounds; per target, the per-round rates. */
-async function compare(targets: Target[]): Promise<number[][]> {
-  for (const t of targets) await hit(t, 1); // warm-up
-  const rates: number[][] = targets.map(() => []);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, t] of targets.entries()) rates[i]?.push(await hit(t, SECONDS));
-  }
-  return rates;
+/** Per-round figures of one target: req/s, and the server's CPU µs per request. */
+interface Rounds {
+  rates: number[];
+  cpu: number[];
 }
 
-async function hit(target: Target, seconds: number): Promise<number> {
+/** Measures the targets in interleaved rounds. */
+async function compare(targets: Target[]): Promise<Rounds[]> {
+  for (const t of targets) await hit(t, 1); // warm-up
+  const out: Rounds[] = targets.map(() => ({ rates: [], cpu: [] }));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, t] of targets.entries()) {
+      const { rate, cpuPerRequest } = await hit(t, SECONDS);
+      out[i]?.rates.push(rate);
+      out[i]?.cpu.push(cpuPerRequest);
+    }
+  }
+  return out;
+}
+
+/** The server process's CPU time so far (user + system), in µs. */
+function serverCpu(c: Child): Promise<number> {
+  return new Promise((resolve) => {
+    c.process.once("message", (m) => resolve((m as { cpuMicros: number }).cpuMicros));
+    c.process.send("cpu");
+  });
+}
+
+async function hit(target: Target, seconds: number): Promise<{ rate: number; cpuPerRequest: number }> {
   const c = target.child;
+  const cpuBefore = await serverCpu(c);
   const headers: Record<string, string> = { origin: c.baseUrl, "content-type": "application/json" };
   if (target.cookie) headers.cookie = target.cookie;
   const result = await autocannon({ url: c.baseUrl + target.path, method: target.method, headers, connections: 10, duration: seconds });
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${target.method} ${target.path}: ${result.non2xx} non-2xx, ${result.errors} errors — not measuring what it says`);
   }
-  return result.requests.average;
+  const cpu = (await serverCpu(c)) - cpuBefore;
+  return { rate: result.requests.average, cpuPerRequest: cpu / Math.max(1, result.requests.total) };
 }
 
-function row(framework: string, name: string, rates: number[] = [], base: number[] = [], min: number): string[] {
-  const ratio = median(rates.map((r, i) => r / (base[i] ?? NaN)));
+/**
+ * A table row: req/s ratio (what the target names) and the CPU-capacity ratio
+ * (base CPU µs per request ÷ ours), which a loaded machine disturbs far less.
+ */
+function row(framework: string, name: string, ours: Rounds | undefined, base: Rounds | undefined, min: number): string[] {
+  const r = ours ?? { rates: [], cpu: [] };
+  const b = base ?? { rates: [], cpu: [] };
+  const rateRatio = median(r.rates.map((x, i) => x / (b.rates[i] ?? NaN)));
+  const cpuRatio = median(r.cpu.map((x, i) => (b.cpu[i] ?? NaN) / x));
   const target = min === 0 ? "(info)" : min === 0.9 ? "≥ 90 %" : `≥ ${min.toFixed(2)}×`;
-  const verdict = min === 0 ? "" : ratio >= min ? "met" : "MISSED";
-  return [framework, name, median(rates).toFixed(0), median(base).toFixed(0), `${ratio.toFixed(2)}×`, target, verdict];
+  const verdict = (x: number) => (min === 0 ? "" : x >= min ? "met" : "MISSED");
+  return [
+    framework,
+    name,
+    median(r.rates).toFixed(0),
+    median(b.rates).toFixed(0),
+    `${rateRatio.toFixed(2)}× ${verdict(rateRatio)}`,
+    median(r.cpu).toFixed(0),
+    median(b.cpu).toFixed(0),
+    `${cpuRatio.toFixed(2)}× ${verdict(cpuRatio)}`,
+    target,
+  ];
 }
 
 function median(values: number[]): number {
