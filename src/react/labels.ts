@@ -21,7 +21,7 @@ export const DEFAULT_LABELS = {
   resetsAt: "It resets at",
   loggedOut: "Signed out.",
   DEVICE_AUTH_NOT_ENABLED:
-    "Device code login is off for this account. Enable device code authorization in ChatGPT → Settings → Security & Login, then start over.",
+    "Device code login is off for this account. Enable device code authorization in ChatGPT → Settings → Security & Login, then try again.",
   UPSTREAM_UNAVAILABLE: "ChatGPT could not be reached. Try again in a moment.",
   UPSTREAM_TIMEOUT: "ChatGPT could not be reached. Try again in a moment.",
   NETWORK: "The server could not be reached. Check your connection.",
