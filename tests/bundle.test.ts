@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { measureBundle, type EntryName } from "../bench/bundle.bench.js";
 
@@ -19,4 +21,28 @@ it("keeps React out of the client entry and external in the React entry", async 
   const react = await measureBundle("codex-auth");
   expect(react.externals.every((p) => p == "react" || p.startsWith("react/"))).toBe(true);
   expect(react.externals).toContain("react");
+});
+
+describe("browser sources", () => {
+  const files = () =>
+    ["src/client", "src/react"].flatMap((dir) =>
+      readdirSync(dir, { recursive: true, encoding: "utf8" })
+        .filter((f) => /\.tsx?$/.test(f))
+        .map((f) => join(dir, f)),
+    );
+
+  it("import nothing from the backend, the simulator or node:, not even types", () => {
+    const bad = files().flatMap((f) =>
+      [...readFileSync(f, "utf8").matchAll(/\bfrom\s+["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']/g)]
+        .map((m) => m[1] ?? m[2]!)
+        .filter((spec) => spec.startsWith("node:") || /(^|\/)(backend|simulator)(\/|$)/.test(spec))
+        .map((spec) => `${f}: ${spec}`),
+    );
+    expect(files().length).toBeGreaterThan(5);
+    expect(bad).toEqual([]);
+  });
+
+  it("never render HTML from a string", () => {
+    for (const f of files()) expect(readFileSync(f, "utf8"), f).not.toMatch(/dangerouslySetInnerHTML|innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+  });
 });
