@@ -4,9 +4,9 @@
  */
 import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { AxeBuilder } from "@axe-core/playwright";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seriousViolations } from "./axe.js";
 import { launchBrowser, ROOT_DIR, screenshot, startSimDemo, type SimDemo } from "./harness.js";
 import { loginButton, readUserCode, runPrompt, waitSignedIn } from "./ui.js";
 
@@ -20,14 +20,6 @@ afterAll(async () => {
   await browser?.close();
   await demo?.close();
 });
-
-/** Serious and critical axe violations of the page as it is now, summarised for a readable failure. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  return violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-}
 
 describe("accessibility", () => {
   it("has no serious or critical axe violations logged out, waiting and logged in (and saves screenshots)", async () => {

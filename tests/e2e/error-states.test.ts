@@ -4,6 +4,7 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seriousViolations } from "./axe.js";
 import { launchBrowser, startSimDemo, type SimDemo } from "./harness.js";
 import { loginButton, loginThroughPopup, promptBox, readUserCode, runButton } from "./ui.js";
 
@@ -37,6 +38,7 @@ describe("error states", () => {
       const hint = page.getByText(DEVICE_AUTH_HINT).first();
       await hint.waitFor({ timeout: 10_000 });
       expect(await page.locator("body").innerText()).toMatch(/device code/i);
+      expect(await seriousViolations(page)).toEqual([]);
     } finally {
       await page.context().close();
     }
@@ -51,6 +53,7 @@ describe("error states", () => {
       await page.getByText(/expired/i).first().waitFor({ timeout: 15_000 });
       // The user can start again from there.
       await page.getByRole("button", { name: /Login with ChatGPT|Start over|Try again/ }).first().waitFor();
+      expect(await seriousViolations(page)).toEqual([]);
     } finally {
       await page.context().close();
       await shortLived.close();
