@@ -42,7 +42,7 @@ export interface DemoOptions {
 
 /** A running demo. */
 export interface RunningDemo {
-  /** `http://localhost:PORT/` */
+  /** `http://localhost:PORT/` (`https://` with `tls`). */
   url: string;
   port: number;
   /** The in-process simulator, in simulator mode. */
@@ -107,7 +107,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   });
 
   const server = options.tls ? createHttpsServer(options.tls, app) : createHttpServer(app);
-  await listen(server, options.port ?? 8787, options.host ?? "127.0.0.1");
+  try {
+    await listen(server, options.port ?? 8787, options.host ?? "127.0.0.1");
+  } catch (error) {
+    await sim?.close(); // e.g. the port is taken: leave nothing running behind
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   return {
     url: `${secure ? "https" : "http"}://localhost:${port}/`,

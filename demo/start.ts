@@ -20,7 +20,11 @@ const cookieSecret = process.env.COOKIE_SECRET || undefined;
 const { built } = await ensureDemoBuilt();
 if (built) console.log("Built the demo page into demo/dist.");
 
-const demo = await startDemo({ port, upstream, ...(cookieSecret ? { cookieSecret } : {}) });
+const demo = await startDemo({ port, upstream, ...(cookieSecret ? { cookieSecret } : {}) }).catch((error: unknown) => {
+  const inUse = (error as NodeJS.ErrnoException | null)?.code === "EADDRINUSE";
+  console.error(inUse ? `Port ${port} is already in use; set PORT to another one.` : `The demo could not start: ${String(error)}`);
+  process.exit(1);
+});
 
 if (demo.cookieSecretGenerated) {
   console.warn(
