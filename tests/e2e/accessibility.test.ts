@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seriousViolations } from "./axe.js";
-import { launchBrowser, ROOT_DIR, screenshot, startSimDemo, type SimDemo } from "./harness.js";
+import { E2E_TIMEOUT, launchBrowser, ROOT_DIR, screenshot, startSimDemo, type SimDemo } from "./harness.js";
 import { loginButton, readUserCode, runPrompt, waitSignedIn } from "./ui.js";
 
 let browser: Browser;
@@ -21,7 +21,7 @@ afterAll(async () => {
   await demo?.close();
 });
 
-describe("accessibility", () => {
+describe("accessibility", { timeout: E2E_TIMEOUT }, () => {
   it("has no serious or critical axe violations logged out, waiting and logged in (and saves screenshots)", async () => {
     const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
     try {

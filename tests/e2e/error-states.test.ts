@@ -5,7 +5,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seriousViolations } from "./axe.js";
-import { launchBrowser, startSimDemo, type SimDemo } from "./harness.js";
+import { E2E_TIMEOUT, launchBrowser, startSimDemo, type SimDemo } from "./harness.js";
 import { loginButton, loginThroughPopup, promptBox, readUserCode, runButton } from "./ui.js";
 
 let browser: Browser;
@@ -29,7 +29,7 @@ async function openPage(url: string): Promise<Page> {
 
 const DEVICE_AUTH_HINT = /Security (&|and) Login/i;
 
-describe("error states", () => {
+describe("error states", { timeout: E2E_TIMEOUT }, () => {
   it("explains how to enable device code authorization when it is off", async () => {
     demo.sim.fault("device-auth-disabled", { times: 1 });
     const page = await openPage(demo.url);

@@ -14,6 +14,9 @@ import type { Simulator } from "codex-auth/simulator";
 export const ROOT_DIR = fileURLToPath(new URL("../..", import.meta.url));
 export const ARTIFACTS_DIR = join(ROOT_DIR, "test-results", "e2e");
 
+/** Per-test limit: a browser flow on two shared cores can take several times its usual few seconds. */
+export const E2E_TIMEOUT = 60_000;
+
 /** Debian's Chromium, headless; one per test file. */
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({

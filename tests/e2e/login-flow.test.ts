@@ -5,7 +5,7 @@
  */
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, startSimDemo, type SimDemo } from "./harness.js";
+import { E2E_TIMEOUT, launchBrowser, startSimDemo, type SimDemo } from "./harness.js";
 import {
   approveOn,
   disconnectButton,
@@ -28,7 +28,7 @@ afterAll(async () => {
   await demo?.close();
 });
 
-describe("signing in with the popup", () => {
+describe("signing in with the popup", { timeout: E2E_TIMEOUT }, () => {
   it("logs in through the simulator's page, streams an answer, resumes after a reload, and disconnects", async () => {
     const context = await browser.newContext();
     try {
@@ -67,7 +67,7 @@ describe("signing in with the popup", () => {
   });
 });
 
-describe("when the popup cannot be used", () => {
+describe("when the popup cannot be used", { timeout: E2E_TIMEOUT }, () => {
   it("shows a noopener fallback link when the browser blocks the popup, and the link completes the login", async () => {
     const context = await browser.newContext();
     try {

@@ -13,7 +13,7 @@ import type { CodexAuditEvent } from "codex-auth/backend";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAttackerSite, type AttackerSite } from "./attacker.js";
-import { launchBrowser, recordResponses, startSimDemo, UNREADABLE, type SimDemo } from "./harness.js";
+import { E2E_TIMEOUT, launchBrowser, recordResponses, startSimDemo, UNREADABLE, type SimDemo } from "./harness.js";
 import { startRecordingProxy } from "./recording-proxy.js";
 import { selfSignedLocalhostCert } from "./tls.js";
 import {
@@ -44,7 +44,7 @@ afterAll(async () => {
   await demo?.close();
 });
 
-describe("hostile assistant output", () => {
+describe("hostile assistant output", { timeout: E2E_TIMEOUT }, () => {
   it("shows an echoed <img onerror> and <script> literally and runs neither", async () => {
     const context = await browser.newContext();
     try {
@@ -65,7 +65,7 @@ describe("hostile assistant output", () => {
   });
 });
 
-describe("token confinement in the browser", () => {
+describe("token confinement in the browser", { timeout: E2E_TIMEOUT }, () => {
   it("no token reaches any page or popup, document.cookie, or localStorage", async () => {
     // The browser's own view (every page and popup), plus a copy of every byte the demo sent,
     // because Chromium cannot report a body the page never read (e.g. the client ignores /logout's `{}`).
@@ -143,7 +143,7 @@ function tokenLeaks(responses: { url: string; headers: string; body: string }[],
   ]);
 }
 
-describe("a cross-site attacker on another loopback origin", () => {
+describe("a cross-site attacker on another loopback origin", { timeout: E2E_TIMEOUT }, () => {
   it("gets 403 for credentialed POSTs to /run/stream and /logout and a form POST, cannot read /status, and the user stays signed in", async () => {
     const context = await browser.newContext();
     try {
@@ -210,7 +210,7 @@ describe("a cross-site attacker on another loopback origin", () => {
   });
 });
 
-describe("a DNS-rebinding page", () => {
+describe("a DNS-rebinding page", { timeout: E2E_TIMEOUT }, () => {
   it("is refused: the demo answers only to loopback host names", async () => {
     const port = new URL(demo.url).port;
     const status = (host: string) =>
@@ -228,7 +228,7 @@ describe("a DNS-rebinding page", () => {
   });
 });
 
-describe("the session cookie as the browser stores it", () => {
+describe("the session cookie as the browser stores it", { timeout: E2E_TIMEOUT }, () => {
   it("is HttpOnly and SameSite=Strict, and is replaced by a new one at login", async () => {
     const context = await browser.newContext();
     try {
@@ -250,7 +250,7 @@ describe("the session cookie as the browser stores it", () => {
   });
 });
 
-describe("the session cookie over HTTPS", () => {
+describe("the session cookie over HTTPS", { timeout: E2E_TIMEOUT }, () => {
   it("is Secure with the __Host- prefix, HttpOnly and SameSite=Strict", async () => {
     const tlsDemo = await startSimDemo({ tls: await selfSignedLocalhostCert() });
     const context = await browser.newContext({ ignoreHTTPSErrors: true });

@@ -55,7 +55,7 @@ export async function runPrompt(page: Page, prompt: string): Promise<{ paints: s
     w.__paints = [];
     w.__sampling = true;
     const sample = () => {
-      const text = document.querySelector("[data-codex-answer], output, [aria-label='Answer']")?.textContent ?? "";
+      const text = document.querySelector("[data-codex-answer]")?.textContent ?? "";
       if (text && w.__paints[w.__paints.length - 1] !== text) w.__paints.push(text);
       if (w.__sampling) requestAnimationFrame(sample);
     };
@@ -67,6 +67,9 @@ export async function runPrompt(page: Page, prompt: string): Promise<{ paints: s
   const paints = await page.evaluate(() => {
     const w = window as unknown as { __paints: string[]; __sampling: boolean };
     w.__sampling = false;
+    // The last render may not have met a frame yet: the final entry is always the text now shown.
+    const now = document.querySelector("[data-codex-answer]")?.textContent ?? "";
+    if (w.__paints[w.__paints.length - 1] !== now) w.__paints.push(now);
     return w.__paints;
   });
   return { paints };
