@@ -4,6 +4,9 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createServer } from "node:net";
+import { ensureDemoBuiltForTests } from "../../demo/build.js";
+import { startDemo } from "../../demo/server.js";
 import { seriousViolations } from "./axe.js";
 import { E2E_TIMEOUT, launchBrowser, startSimDemo, type SimDemo } from "./harness.js";
 import { loginButton, loginThroughPopup, promptBox, readUserCode, runButton } from "./ui.js";
@@ -25,6 +28,15 @@ async function openPage(url: string): Promise<Page> {
   const page = await context.newPage();
   await page.goto(url);
   return page;
+}
+
+/** A port that was free a moment ago and has nothing listening on it now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 const DEVICE_AUTH_HINT = /Security (&|and) Login/i;
@@ -86,24 +98,31 @@ describe("error states", { timeout: E2E_TIMEOUT }, () => {
     const page = await openPage(demo.url);
     try {
       await loginButton(page).click();
-      await page.getByText(/could not be reached|cannot be reached|can't reach|unavailable/i).first().waitFor({ timeout: 15_000 });
-      expect(await page.locator("body").innerText()).not.toMatch(DEVICE_AUTH_HINT);
+      const widget = page.locator(".codex-auth");
+      await widget.getByText(/could not be reached/i).waitFor({ timeout: 15_000 });
+      expect(await widget.innerText()).not.toMatch(DEVICE_AUTH_HINT);
     } finally {
       demo.sim.clearFaults();
       await page.context().close();
     }
   });
 
-  it("says plainly that the sign-in service cannot be reached when nothing listens there", async () => {
-    const closed = await startSimDemo();
-    const issuer = closed.sim.url;
-    await closed.close(); // its simulator is gone: connection refused
-    const unreachable = await startSimDemo({ issuer, backendBaseUrl: `${issuer}/backend-api` });
+  it("says plainly that OpenAI cannot be reached when `npm start` runs without internet (nothing listens)", async () => {
+    // The default (OpenAI) mode, pointed at a port where nothing listens, as in a sandbox without internet.
+    const closedPort = await freePort();
+    const unreachable = await startDemo({
+      port: 0,
+      upstream: "openai",
+      distDir: await ensureDemoBuiltForTests(),
+      issuer: `http://127.0.0.1:${closedPort}`,
+      backendBaseUrl: `http://127.0.0.1:${closedPort}/backend-api`,
+    });
     const page = await openPage(unreachable.url);
     try {
       await loginButton(page).click();
-      await page.getByText(/could not be reached|cannot be reached|can't reach|unavailable/i).first().waitFor({ timeout: 15_000 });
-      expect(await page.locator("body").innerText()).not.toMatch(DEVICE_AUTH_HINT);
+      const widget = page.locator(".codex-auth");
+      await widget.getByText(/OpenAI's sign-in service could not be reached/).waitFor({ timeout: 15_000 });
+      expect(await widget.innerText()).not.toMatch(DEVICE_AUTH_HINT);
     } finally {
       await page.context().close();
       await unreachable.close();
