@@ -79,9 +79,10 @@ describe("when the popup cannot be used", { timeout: E2E_TIMEOUT }, () => {
       await page.goto(demo.url);
       await loginButton(page).click();
       const code = await readUserCode(page);
-      const link = page.getByRole("link").filter({ hasText: /./ }).and(page.locator(`a[href^="${demo.sim.url}"]`));
+      const link = page.getByRole("link", { name: "Open the login page" });
       await link.waitFor({ timeout: 10_000 });
-      expect(await link.getAttribute("rel")).toMatch(/^(?=.*\bnoopener\b)(?=.*\bnoreferrer\b).*$/);
+      expect(await link.getAttribute("href")).toBe(`${demo.sim.url}/codex/device`);
+      expect((await link.getAttribute("rel"))?.split(/\s+/).sort()).toEqual(["noopener", "noreferrer"]);
       expect(await link.getAttribute("target")).toBe("_blank");
 
       const opened = context.waitForEvent("page", { timeout: 10_000 });
@@ -115,10 +116,10 @@ describe("when the popup cannot be used", { timeout: E2E_TIMEOUT }, () => {
       await popup.close();
       release();
       const code = await readUserCode(page);
-      const link = page.locator(`a[href^="${demo.sim.url}"]`);
+      const link = page.getByRole("link", { name: "Open the login page" });
       await link.waitFor({ timeout: 10_000 });
-      expect(await link.getAttribute("rel")).toContain("noopener");
-      expect(await link.getAttribute("rel")).toContain("noreferrer");
+      expect(await link.getAttribute("href")).toBe(`${demo.sim.url}/codex/device`);
+      expect((await link.getAttribute("rel"))?.split(/\s+/).sort()).toEqual(["noopener", "noreferrer"]);
 
       const opened = context.waitForEvent("page", { timeout: 10_000 });
       await link.click();
