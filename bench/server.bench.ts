@@ -9,6 +9,8 @@
  * compared are measured in interleaved rounds and each ratio is the median of
  * the per-round ratios, so load from other processes hits both sides alike.
  * Env: BENCH_SECONDS (default 2) per route per round, BENCH_ROUNDS (default 5),
+ * BENCH_QUICK=1 (1 s × 3 rounds, for iterating; not for reported figures),
+ * BENCH_FRAMEWORKS=node|express (default both),
  * BENCH_PROFILE=<dir> to write the server children's --cpu-prof files there.
  */
 import { fork, type ChildProcess } from "node:child_process";
@@ -24,8 +26,10 @@ interface AutocannonResult {
 type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const QUICK = process.env.BENCH_QUICK === "1";
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 1 : 2));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 3 : 5));
+const FRAMEWORKS = (process.env.BENCH_FRAMEWORKS ?? "express,node").split(",").filter((f): f is "express" | "node" => f === "express" || f === "node");
 const IDLE_SESSIONS = 50_000;
 
 interface Target {
@@ -38,7 +42,7 @@ interface Target {
 export default async function run(): Promise<void> {
   const rows: string[][] = [];
   const notes: string[] = [];
-  for (const framework of ["express", "node"] as const) {
+  for (const framework of FRAMEWORKS) {
     // Two servers side by side, so that the 50k sessions weigh on one process's heap only.
     await withChild({ framework, idleSessions: 0 }, (a) =>
       withChild({ framework, idleSessions: IDLE_SESSIONS }, async (b) => {
