@@ -1,14 +1,17 @@
 import type { ErrorBody, ServerErrorCode } from "../contract.js";
 import { CodexError, type CodexErrorDetails } from "./errors.js";
+import { textResponse } from "./known-body.js";
 import { redact } from "./redact.js";
 
-/** Headers every contract response carries. */
-function baseHeaders(contentType: string): Headers {
-  return new Headers({
+/** Headers every contract response carries, as a plain record (the Response builds its Headers once from it). */
+function baseHeaders(contentType: string, extra: Record<string, string> | undefined): Record<string, string> {
+  const headers: Record<string, string> = {
     "content-type": contentType,
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
-  });
+  };
+  if (extra !== undefined) for (const name in extra) headers[name.toLowerCase()] = extra[name] as string;
+  return headers;
 }
 
 /**
@@ -18,9 +21,7 @@ function baseHeaders(contentType: string): Headers {
  * jsonResponse(200, { ok: true });
  */
 export function jsonResponse(status: number, body: unknown, headers?: Record<string, string>): Response {
-  const h = baseHeaders("application/json; charset=utf-8");
-  for (const [name, value] of Object.entries(headers ?? {})) h.set(name, value);
-  return new Response(JSON.stringify(body), { status, headers: h });
+  return textResponse(JSON.stringify(body), { status, headers: baseHeaders("application/json; charset=utf-8", headers) });
 }
 
 /** A JSON error `{ code, error }`; the message passes through redact(). 429s get Retry-After. */
@@ -49,9 +50,6 @@ export function errorFields(error: CodexError): ErrorBody & Record<string, unkno
 
 /** A streaming NDJSON response with `Cache-Control: no-store`. */
 export function ndjsonResponse(body: ReadableStream<Uint8Array>, headers?: Record<string, string>): Response {
-  const h = baseHeaders("application/x-ndjson");
-  // Tells nginx-style proxies not to buffer the stream.
-  h.set("x-accel-buffering", "no");
-  for (const [name, value] of Object.entries(headers ?? {})) h.set(name, value);
-  return new Response(body, { status: 200, headers: h });
+  // x-accel-buffering tells nginx-style proxies not to buffer the stream.
+  return new Response(body, { status: 200, headers: baseHeaders("application/x-ndjson", { "x-accel-buffering": "no", ...headers }) });
 }

@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { textOf } from "../known-body.js";
 
 export interface SendWebResponseOptions {
   /** Close the connection after this response (the request body was left unread). */
@@ -31,6 +32,13 @@ export async function sendWebResponse(
   if (cookies.length > 0) headers["set-cookie"] = cookies;
   if (options.closeConnection) headers.connection = "close";
 
+  // Our own complete JSON answers: write the known text, skipping a read of the body stream.
+  const text = textOf(response);
+  if (text !== undefined) {
+    headers["content-length"] = String(Buffer.byteLength(text));
+    res.writeHead(response.status, headers).end(text);
+    return;
+  }
   const body = response.body;
   if (!body) {
     res.writeHead(response.status, headers).end();
