@@ -1,13 +1,15 @@
+import { defaultCookieMac, type CookieMacFactory } from "./cookie-mac.js";
+
 /** Longest Cookie header we look at; browsers send at most ~8 KiB, anything bigger is hostile. */
 const MAX_COOKIE_HEADER = 16 * 1024;
 /** A signed value is `id.signature`, both 43 base64url characters (32 bytes each). */
 const SIGNED_VALUE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/;
 /** Same-name cookies we try (cookie tossing can add more); the rest are ignored. */
 const MAX_CANDIDATES = 4;
-/** Recently verified values kept so a polling client costs one Web Crypto verify, not one per request. */
+/** Recently verified values kept so a polling client costs one HMAC verify, not one per request. */
 const VERIFIED_CACHE_SIZE = 4096;
 
-/** Signs and verifies session ids with HMAC-SHA256 (Web Crypto; verify is constant-time). */
+/** Signs and verifies session ids with HMAC-SHA256 (node:crypto, or Web Crypto elsewhere; verify is constant-time). */
 export interface CookieSigner {
   /** `id.signature` for the Set-Cookie value. */
   sign(id: string): Promise<string>;
@@ -23,14 +25,15 @@ export interface CookieSigner {
  * const signer = createCookieSigner(["new-secret…", "old-secret…"], "__Host-codex_sid");
  * const value = await signer.sign(id); // "Xy…43.Ab…43"
  */
-export function createCookieSigner(secrets: readonly string[], cookieName: string): CookieSigner {
-  const encoder = new TextEncoder();
-  const keys = Promise.all(
-    secrets.map((secret) =>
-      crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
-    ),
-  );
-  const message = (id: string) => encoder.encode(`${cookieName}=${id}`);
+export function createCookieSigner(
+  secrets: readonly string[],
+  cookieName: string,
+  makeMac: CookieMacFactory = defaultCookieMac,
+): CookieSigner {
+  const macs = secrets.map(makeMac);
+  const signing = macs[0];
+  if (signing === undefined) throw new TypeError("createCookieSigner: give at least one secret");
+  const message = (id: string) => `${cookieName}=${id}`;
   // Only values that verified enter; a signature's validity never changes for a given set of secrets.
   const verified = new Map<string, string>();
   const remember = (value: string, id: string) => {
@@ -40,9 +43,8 @@ export function createCookieSigner(secrets: readonly string[], cookieName: strin
 
   return {
     async sign(id) {
-      const [key] = await keys;
-      const mac = await crypto.subtle.sign("HMAC", key as CryptoKey, message(id));
-      return `${id}.${Buffer.from(mac).toString("base64url")}`;
+      const mac = await signing.sign(message(id));
+      return `${id}.${Buffer.from(mac.buffer, mac.byteOffset, mac.byteLength).toString("base64url")}`;
     },
     async verify(cookieHeader) {
       const candidates = cookieValues(cookieHeader, cookieName);
@@ -51,7 +53,6 @@ export function createCookieSigner(secrets: readonly string[], cookieName: strin
         const known = verified.get(value);
         if (known !== undefined) return known;
       }
-      const all = await keys;
       for (const value of candidates) {
         const match = SIGNED_VALUE.exec(value);
         if (match === null) continue;
@@ -59,8 +60,8 @@ export function createCookieSigner(secrets: readonly string[], cookieName: strin
         const mac = Buffer.from(match[2] as string, "base64url");
         // Canonical base64url only: a second spelling of the same MAC is a tampered cookie.
         if (mac.length !== 32 || mac.toString("base64url") !== match[2]) continue;
-        for (const key of all) {
-          if (await crypto.subtle.verify("HMAC", key, mac, message(id))) {
+        for (const key of macs) {
+          if (await key.verify(mac, message(id))) {
             remember(value, id);
             return id;
           }
