@@ -11,7 +11,7 @@ import { postLoginStart } from "./routes/login-start.js";
 import { postLogout } from "./routes/logout.js";
 import { postRunStream } from "./routes/run.js";
 import { postSession } from "./routes/session.js";
-import type { RouteCall, RouteDeps } from "./routes/shared.js";
+import { tagOf, type RouteCall, type RouteDeps } from "./routes/shared.js";
 import { getStatus } from "./routes/status.js";
 import { SessionManager } from "./session-manager.js";
 
@@ -48,6 +48,7 @@ export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
   const opts = resolveOptions(options);
   const log = safeLogger(options.logger);
   const emitRaw = safeEmitter(options.onEvent, log);
+  const audited = options.onEvent !== undefined;
   const routes = new Map(TABLE.map(([path, route]) => [opts.basePath + path, route]));
   const deps: RouteDeps = {
     opts,
@@ -67,7 +68,14 @@ export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
       log.warn("no client IP given to the codex handler: per-IP rate limits are skipped (pass { clientIp } from your adapter)");
     }
     const call: RouteCall = { request, clientIp };
-    const scoped: RouteDeps = { ...deps, emit: (event) => emitRaw({ ...event, at: opts.now(), ...(clientIp === undefined ? {} : { clientIp }) }) };
+    // Without an onEvent hook, audit events (and their SHA-256 tags) cost nothing.
+    const scoped: RouteDeps = !audited
+      ? deps
+      : {
+          ...deps,
+          emit: (event, session) =>
+            emitRaw({ ...event, ...tagOf(session), at: opts.now(), ...(clientIp === undefined ? {} : { clientIp }) }),
+        };
     let response: Response;
     try {
       response = await dispatch(scoped, call, routes, origin);

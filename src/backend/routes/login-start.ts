@@ -6,7 +6,6 @@ import {
   publicAccount,
   rateLimited,
   rotatedResponse,
-  tagOf,
   type RouteCall,
   type RouteDeps,
 } from "./shared.js";
@@ -35,7 +34,7 @@ export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<
   } catch (error) {
     await deps.sessions.persistContext(session, ctx);
     if (error instanceof CodexError && error.code === "DEVICE_AUTH_NOT_ENABLED") {
-      deps.emit({ type: "login_failed", route: "loginStart", code: error.code, ...tagOf(session) });
+      deps.emit({ type: "login_failed", route: "loginStart", code: error.code }, session);
       // The seed's shape: `errorCode` for old clients, `code` for everything else.
       return jsonResponse(error.status, { errorCode: "DEVICE_AUTH_NOT_ENABLED", ...errorFields(error) });
     }
@@ -47,7 +46,7 @@ export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<
     if (!session.authenticated) {
       const setCookie = await deps.sessions.rotate(session);
       if (setCookie === null) return rotatedResponse();
-      deps.emit({ type: "login_succeeded", route: "loginStart", ...tagOf(session) });
+      deps.emit({ type: "login_succeeded", route: "loginStart" }, session);
       return jsonResponse(200, { ok: true, loggedIn: true, account: publicAccount(result.account) }, { "set-cookie": setCookie });
     }
     await deps.sessions.persist(session);
@@ -60,6 +59,6 @@ export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<
   // A new device login means the runner holds no usable login: the next success must rotate again.
   session.authenticated = false;
   await deps.sessions.persist(session);
-  deps.emit({ type: "login_started", route: "loginStart", ...tagOf(session) });
+  deps.emit({ type: "login_started", route: "loginStart" }, session);
   return jsonResponse(200, { loginUrl: result.loginUrl, userCode: result.userCode, expiresAt: result.expiresAt });
 }

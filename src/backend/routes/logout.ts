@@ -1,4 +1,4 @@
-import { jsonResponse, rotatedResponse, tagOf, type RouteCall, type RouteDeps } from "./shared.js";
+import { jsonResponse, rotatedResponse, type RouteCall, type RouteDeps } from "./shared.js";
 
 /** POST /logout: runner.logout (best effort), delete the session, clear the cookie. Idempotent. */
 export async function postLogout(deps: RouteDeps, call: RouteCall): Promise<Response> {
@@ -13,7 +13,7 @@ export async function postLogout(deps: RouteDeps, call: RouteCall): Promise<Resp
       deps.log.warn("runner.logout failed; the session is deleted anyway", { error: messageOf(error) });
     }
     await deps.sessions.delete(session);
-    deps.emit({ type: "logout", route: "logout", ...tagOf(session) });
+    deps.emit({ type: "logout", route: "logout" }, session);
   }
   return jsonResponse(200, {}, { "set-cookie": deps.sessions.clearCookie() });
 }

@@ -2,7 +2,7 @@ import { readJsonObject } from "../body.js";
 import { ndjsonResponse } from "../responses.js";
 import { createRunStream } from "../run-stream.js";
 import { validateRunRequest } from "../run-request.js";
-import { errorResponse, noSessionResponse, rateLimited, rotatedResponse, tagOf, type RouteCall, type RouteDeps } from "./shared.js";
+import { errorResponse, noSessionResponse, rateLimited, rotatedResponse, type RouteCall, type RouteDeps } from "./shared.js";
 import type { ServerErrorCode } from "../../contract.js";
 
 /** POST /run/stream: one run per session at a time, streamed as NDJSON, pulled at the reader's pace. */
@@ -29,12 +29,12 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
 
   const release = deps.locks.tryAcquire(session.handle);
   if (release === null) {
-    deps.emit({ type: "run_in_progress", route: "runStream", code: "RUN_IN_PROGRESS", ...tagOf(session) });
+    deps.emit({ type: "run_in_progress", route: "runStream", code: "RUN_IN_PROGRESS" }, session);
     return errorResponse("RUN_IN_PROGRESS", "A run is already in progress for this session.");
   }
 
   const ctx = deps.sessions.contextFor(session);
-  deps.emit({ type: "run_started", route: "runStream", ...tagOf(session) });
+  deps.emit({ type: "run_started", route: "runStream" }, session);
   const stream = createRunStream({
     runner: deps.opts.runner,
     ctx,
@@ -51,8 +51,8 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
       } catch (error) {
         deps.log.error("could not persist the session after a run", { error: error instanceof Error ? error.message : String(error) });
       }
-      if (outcome === "finished") deps.emit({ type: "run_finished", route: "runStream", ...tagOf(session) });
-      else deps.emit({ type: "run_failed", route: "runStream", code: (code ?? "RUN_FAILED") as ServerErrorCode, ...tagOf(session) });
+      if (outcome === "finished") deps.emit({ type: "run_finished", route: "runStream" }, session);
+      else deps.emit({ type: "run_failed", route: "runStream", code: (code ?? "RUN_FAILED") as ServerErrorCode }, session);
     },
   });
   return ndjsonResponse(stream);

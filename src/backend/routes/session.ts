@@ -1,4 +1,4 @@
-import { jsonResponse, rateLimited, rotatedResponse, tagOf, type RouteCall, type RouteDeps } from "./shared.js";
+import { jsonResponse, rateLimited, rotatedResponse, type RouteCall, type RouteDeps } from "./shared.js";
 
 /** POST /session: reuse a valid session, otherwise create one and set its cookie. */
 export async function postSession(deps: RouteDeps, call: RouteCall): Promise<Response> {
@@ -9,6 +9,6 @@ export async function postSession(deps: RouteDeps, call: RouteCall): Promise<Res
   const limited = await rateLimited(deps, "session", [["sessionCreatePerIp", call.clientIp]]);
   if (limited !== null) return limited;
   const { session, setCookie } = await deps.sessions.create();
-  deps.emit({ type: "session_created", route: "session", ...tagOf(session) });
+  deps.emit({ type: "session_created", route: "session" }, session);
   return jsonResponse(200, { ok: true }, { "set-cookie": setCookie });
 }

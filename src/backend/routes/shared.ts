@@ -13,7 +13,8 @@ export interface RouteDeps {
   limits: RateLimits;
   locks: RunLocks;
   log: Required<CodexLogger>;
-  emit: (event: Omit<CodexAuditEvent, "at">) => void;
+  /** Audit event; `session` becomes the event's hashed tag, computed only when an onEvent hook listens. */
+  emit: (event: Omit<CodexAuditEvent, "at" | "session">, session?: ActiveSession) => void;
 }
 
 /** One request as a route sees it. */
@@ -42,7 +43,7 @@ export async function rateLimited(
 ): Promise<Response | null> {
   const verdict = await deps.limits.consume(checks);
   if (verdict.ok) return null;
-  deps.emit({ type: "rate_limited", route, limit: verdict.limit, code: "RATE_LIMITED", ...tagOf(session) });
+  deps.emit({ type: "rate_limited", route, limit: verdict.limit, code: "RATE_LIMITED" }, session);
   return errorResponse("RATE_LIMITED", "Too many requests; try again later.", { details: { retryAfter: verdict.retryAfterSec } });
 }
 

@@ -1,5 +1,5 @@
 import type { RunnerStatus } from "../runner.js";
-import { jsonResponse, publicAccount, rotatedResponse, tagOf, type RouteCall, type RouteDeps } from "./shared.js";
+import { jsonResponse, publicAccount, rotatedResponse, type RouteCall, type RouteDeps } from "./shared.js";
 
 const LOGGED_OUT_NO_SESSION = { ok: false, status: "logged_out", code: "NO_SESSION" } as const;
 const LOGGED_OUT = { ok: false, status: "logged_out", code: "NOT_AUTHENTICATED" } as const;
@@ -34,7 +34,7 @@ export async function getStatus(deps: RouteDeps, call: RouteCall): Promise<Respo
     const setCookie = await deps.sessions.rotate(session);
     // Lost the race: another request rotated this id a moment ago and holds the new cookie.
     if (setCookie === null) return rotatedResponse();
-    deps.emit({ type: "login_succeeded", route: "status", ...tagOf(session) });
+    deps.emit({ type: "login_succeeded", route: "status" }, session);
     return jsonResponse(200, { ok: true, account }, { "set-cookie": setCookie });
   }
 
@@ -49,12 +49,12 @@ export async function getStatus(deps: RouteDeps, call: RouteCall): Promise<Respo
   session.authenticated = false;
   await deps.sessions.persist(session);
   if (status.status === "logged_out") {
-    if (wasAuthenticated) deps.emit({ type: "logout", route: "status", ...tagOf(session) });
+    if (wasAuthenticated) deps.emit({ type: "logout", route: "status" }, session);
     return jsonResponse(401, LOGGED_OUT);
   }
   if (status.status === "expired" || status.status === "denied") {
     const code = status.status === "expired" ? "LOGIN_EXPIRED" : "LOGIN_DENIED";
-    deps.emit({ type: "login_failed", route: "status", code, ...tagOf(session) });
+    deps.emit({ type: "login_failed", route: "status", code }, session);
     const error = status.status === "expired" ? "The login code expired; start again." : "The login was denied.";
     return jsonResponse(200, { ok: false, status: status.status, code, error });
   }
