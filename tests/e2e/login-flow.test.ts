@@ -34,8 +34,20 @@ describe("signing in with the popup", { timeout: E2E_TIMEOUT }, () => {
     try {
       const page = await context.newPage();
       await page.goto(demo.url);
-      await loginThroughPopup(page);
+      const before = demo.sim.stats();
+      const startedAt = Date.now();
+      await loginThroughPopup(page, { slowApproval: 2_500 });
+      const elapsedMs = Date.now() - startedAt;
       expect(await page.getByText(USER_EMAIL).count()).toBeGreaterThan(0);
+      const after = demo.sim.stats();
+      // Under React StrictMode: one click, one popup, one device login, one code exchange.
+      expect(context.pages()).toHaveLength(1); // the popup was the only other page, now closed
+      expect(after.usercode - before.usercode).toBe(1);
+      expect(after.codeExchange - before.codeExchange).toBe(1);
+      // The page polled /status every 300 ms, yet the upstream saw at most one poll per 1 s interval.
+      const upstreamPolls = after.deviceToken - before.deviceToken;
+      expect(upstreamPolls).toBeGreaterThanOrEqual(1);
+      expect(upstreamPolls).toBeLessThanOrEqual(Math.floor(elapsedMs / 1000) + 1);
 
       // Slow deltas so that the stream is visibly incremental.
       demo.sim.fault("slow-stream", { delayMs: 120, times: 1 });

@@ -1,5 +1,6 @@
 /** How the tests drive the demo's default UI and the simulator's approval page, by role and label. */
 import type { Page } from "playwright-core";
+import { expect } from "vitest";
 
 export const USER_EMAIL = "user@example.com";
 const CODE_PATTERN = /\b[A-Z0-9]{4}-[A-Z0-9]{4,5}\b/;
@@ -33,13 +34,19 @@ export async function waitSignedIn(page: Page): Promise<void> {
   await disconnectButton(page).waitFor({ timeout: 5_000 });
 }
 
-/** The whole login through the popup: click, read the code on the main page, approve in the popup. */
-export async function loginThroughPopup(page: Page): Promise<void> {
+/**
+ * The whole login through the popup: click, read the code on the main page, approve in the popup.
+ * `slowApproval` (ms) makes the user take their time, so that the page polls many times meanwhile.
+ */
+export async function loginThroughPopup(page: Page, options: { slowApproval?: number } = {}): Promise<void> {
   const popupOpened = page.waitForEvent("popup", { timeout: 10_000 });
   await loginButton(page).click();
   const popup = await popupOpened;
+  expect(page.context().pages()).toHaveLength(2); // exactly one popup, even under StrictMode
   await popup.waitForURL(/\/codex\/device$/, { timeout: 10_000 });
-  await approveOn(popup, await readUserCode(page));
+  const code = await readUserCode(page);
+  if (options.slowApproval) await popup.waitForTimeout(options.slowApproval);
+  await approveOn(popup, code);
   await waitSignedIn(page);
   await popup.close().catch(() => undefined);
 }
