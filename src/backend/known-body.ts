@@ -22,7 +22,7 @@ export function textResponse(text: string, init: ResponseInit): Response {
 
 /**
  * The body of a Response made by {@link textResponse} whose body nobody has
- * touched yet (so it still holds exactly that text); undefined otherwise, and
+ * read yet (so it still holds exactly that text); undefined otherwise, and
  * then the caller reads `response.body` as usual.
  *
  * @example
@@ -31,6 +31,6 @@ export function textResponse(text: string, init: ResponseInit): Response {
  */
 export function textOf(response: Response): string | undefined {
   const text = knownText.get(response);
-  if (text === undefined || response.bodyUsed || response.body?.locked === true) return undefined;
+  if (text === undefined || response.bodyUsed) return undefined;
   return text;
 }
