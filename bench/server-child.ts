@@ -2,8 +2,10 @@
  * The server side of bench/server.bench.ts, run in a child process: one
  * framework (Express 5 or node:http) serving a trivial route and three codex
  * handlers: `/api/codex` (one signed-in session), `/full/api/codex` (the same
- * plus `idleSessions` idle ones), `/fresh/api/codex` (for POST /session floods) and
- * `/constant` (a handler that only returns a constant Response: the adapter's floor).
+ * plus `idleSessions` idle ones), `/fresh/api/codex` (for POST /session floods),
+ * `/constant` (a handler that only returns a constant Response: the adapter's
+ * floor for any handler) and `/known` (the same answer made as the codex handler
+ * makes its JSON, so the adapters' direct write applies: the floor for our routes).
  */
 import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,6 +13,7 @@ import express from "express";
 import { createCodexRouter } from "../src/backend/adapters/express.js";
 import { serveNodeRequest } from "../src/backend/adapters/node.js";
 import { createCodexHandler, type CodexHandler } from "../src/backend/handler.js";
+import { jsonResponse } from "../src/backend/responses.js";
 import type { CodexRunner } from "../src/backend/runner.js";
 
 export interface ChildConfig {
@@ -34,6 +37,9 @@ const PREFIXES = ["", "/full", "/fresh"] as const;
 /** The least a Web-standard handler can do: the adapter's own cost, for comparison. */
 const constantHandler: CodexHandler = async () =>
   new Response(TRIVIAL_BODY, { headers: { "content-type": "application/json; charset=utf-8" } });
+
+/** The same least answer, built the way the codex handler builds its JSON answers. */
+const knownHandler: CodexHandler = async () => jsonResponse(200, { ok: true });
 
 /** Signs in at once, keeping what a real runner keeps: a few short strings in ctx.data. */
 const runner: CodexRunner = {
@@ -87,11 +93,14 @@ async function main(config: ChildConfig): Promise<void> {
 function expressApp(handlers: CodexHandler[]): RequestListener {
   const app = express();
   app.disable("x-powered-by");
+  app.set("etag", false); // the baseline as cheap as Express makes it (our routes never use Express's send)
+  // First in the chain, so the baseline does not pay for walking past the codex routers.
+  app.all("/trivial", (_req, res) => {
+    res.json({ ok: true }); // the idiomatic Express answer an app's own route would give
+  });
   handlers.forEach((handler, i) => app.use(createCodexRouter(handler, { basePath: `${PREFIXES[i]}/api/codex` })));
   app.use(createCodexRouter(constantHandler, { basePath: "/constant" }));
-  app.all("/trivial", (_req, res) => {
-    res.json({ ok: true }); // the idiomatic Express answer (with its ETag), as an app's own route would be
-  });
+  app.use(createCodexRouter(knownHandler, { basePath: "/known" }));
   return app;
 }
 
@@ -109,7 +118,9 @@ function nodeListener(handlers: CodexHandler[]): RequestListener {
         ? fresh
         : url.startsWith("/constant")
           ? constantHandler
-          : one;
+          : url.startsWith("/known")
+            ? knownHandler
+            : one;
     void serveNodeRequest(handler, req, res);
   };
 }
