@@ -17,6 +17,7 @@ export default defineConfig({
   },
   test: {
     include: ["tests/**/*.test.{ts,tsx}"],
+    reporters: ["default", "./tests/helpers/summary-reporter.ts"],
     // Real servers (Redis, the codex CLI, Chromium) make some suites slow; two cores here.
     testTimeout: 30_000,
     hookTimeout: 60_000,
