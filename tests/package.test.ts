@@ -1,0 +1,68 @@
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const root = new URL("..", import.meta.url).pathname;
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+  name: string;
+  exports: Record<string, unknown>;
+};
+const entries = Object.keys(pkg.exports).filter((k) => k !== "./package.json");
+
+/** What each entry must export, by name, in both module formats. */
+const expected: Record<string, string[]> = {
+  ".": ["CodexAuth", "useCodexAuth", "createCodexClient"],
+  "./client": ["createCodexClient", "isAllowedLoginUrl"],
+  "./backend": ["createCodexHandler", "handleCodexRequest", "createCodexRouter", "createNodeHandler", "createMemorySessionStore", "CodexError"],
+  "./backend/redis": ["createRedisSessionStore"],
+  "./backend/direct": ["directRunner"],
+  "./simulator": ["startSimulator"],
+};
+
+// Node resolves a package's own name through its "exports" (self-reference), so
+// these imports go exactly where a user's would.
+async function exportsOf(specifier: string, format: "esm" | "cjs"): Promise<string[]> {
+  const code =
+    format === "esm"
+      ? `import(${JSON.stringify(specifier)}).then(m => console.log(JSON.stringify(Object.keys(m))))`
+      : `console.log(JSON.stringify(Object.keys(require(${JSON.stringify(specifier)}))))`;
+  const { stdout } = await run(process.execPath, [format === "esm" ? "--input-type=module" : "--input-type=commonjs", "-e", code], { cwd: root });
+  return JSON.parse(stdout.trim()) as string[];
+}
+
+describe("the published package", () => {
+  beforeAll(async () => {
+    await run(process.execPath, [`${root}node_modules/tsup/dist/cli-default.js`], { cwd: root });
+  }, 180_000);
+
+  it("declares every entry the tests expect", () => {
+    expect(entries.sort()).toEqual(Object.keys(expected).sort());
+  });
+
+  for (const entry of Object.keys(expected)) {
+    const specifier = entry === "." ? pkg.name : `${pkg.name}${entry.slice(1)}`;
+    it(`loads ${specifier} as ESM and as CommonJS with its public names`, async () => {
+      for (const format of ["esm", "cjs"] as const) {
+        const names = await exportsOf(specifier, format);
+        for (const name of expected[entry]!) expect(names, `${format} ${specifier}`).toContain(name);
+      }
+    });
+  }
+
+  it("ships type declarations for both formats of every entry", () => {
+    for (const entry of entries) {
+      const conditions = pkg.exports[entry] as Record<"import" | "require", { types: string }>;
+      for (const format of ["import", "require"] as const) {
+        expect(() => readFileSync(new URL(`../${conditions[format].types}`, import.meta.url))).not.toThrow();
+      }
+    }
+  });
+
+  it("keeps the browser entry free of server code once built", () => {
+    const browser = readFileSync(new URL("../dist/client/index.js", import.meta.url), "utf8");
+    expect(browser).not.toMatch(/from ["']node:|require\(["']node:/);
+    expect(browser).not.toContain("createCodexHandler");
+  });
+});
