@@ -77,7 +77,10 @@ export default async function run(): Promise<void> {
   );
   for (const line of notes) console.log(line);
   console.log(
-    `(autocannon, 10 connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per route after a 1 s warm-up; figures and ratios are medians over rounds; CPU = the server process's user+system time per completed request; Node ${process.version})`,
+    `(autocannon, 10 connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per route after a 1 s warm-up; figures and ratios are medians over rounds; CPU = the server process's user+system time per completed request; Node ${process.version}${QUICK ? "; BENCH_QUICK: indicative only" : ""})`,
+  );
+  console.log(
+    "Baselines: Express = app.all('/trivial') first in the app, res.json({ ok: true }), ETag off; node = writeHead + end of the same JSON. Both floors go through the same adapter as the codex routes.",
   );
 }
 
