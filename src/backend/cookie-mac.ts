@@ -44,6 +44,6 @@ export const nodeCryptoMac: CookieMacFactory = (secret) => {
   };
 };
 
-/** node:crypto where the runtime has it (Node, Bun, Deno), Web Crypto otherwise. */
+/** node:crypto when the runtime's module offers createHmac and timingSafeEqual (partial polyfills may not), Web Crypto otherwise. */
 export const defaultCookieMac: CookieMacFactory =
   typeof nodeCrypto.createHmac === "function" && typeof nodeCrypto.timingSafeEqual === "function" ? nodeCryptoMac : webCryptoMac;
