@@ -64,7 +64,8 @@ async function main(config: ChildConfig): Promise<void> {
       runner,
       cookieSecret: SECRET,
       cookieOptions: { secure: false },
-      rateLimits: false,
+      // The built-in limiter stays on (its cost is part of POST /session), just wide enough for one IP's flood.
+      rateLimits: { sessionCreatePerIp: { points: 1_000_000_000, durationSec: 60 } },
       basePath: `${prefix}/api/codex`,
     }),
   );

@@ -80,7 +80,7 @@ export default async function run(): Promise<void> {
     `(autocannon, 10 connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per route after a 1 s warm-up; figures and ratios are medians over rounds; CPU = the server process's user+system time per completed request; Node ${process.version}${QUICK ? "; BENCH_QUICK: indicative only" : ""})`,
   );
   console.log(
-    "Baselines: Express = app.all('/trivial') first in the app, res.json({ ok: true }), ETag off; node = writeHead + end of the same JSON. Both floors go through the same adapter as the codex routes.",
+    "Baselines: Express = app.all('/trivial') first in the app, res.json({ ok: true }), ETag off; node = writeHead + end of the same JSON. Both floors go through the same adapter as the codex routes; the codex handlers run with the built-in rate limiter on (POST /session per IP widened for the flood).",
   );
 }
 
