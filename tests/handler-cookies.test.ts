@@ -51,6 +51,9 @@ describe("cookieSecret strength", () => {
     ["a repeated pattern", "s3cr3t!s3cr3t!s3cr3t!"],
     ["a sequential run", "abcdefghijklmnopqrstuvwx"],
     ["digits in a row", "01234567890123456789"],
+    ["a template placeholder", "your-secret-here-change-me"],
+    ["an .env example value", "EXAMPLE_cookie_value_8f3kQ2"],
+    ["a replace-me marker", "Kq8-replace-me-Zx93-Lm27"],
   ])("throws at construction for %s", (_label, secret) => {
     expect(() => createCodexHandler({ runner, cookieSecret: secret })).toThrow(/cookieSecret/);
   });

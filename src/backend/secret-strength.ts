@@ -4,7 +4,7 @@ export const MIN_SECRET_LENGTH = 16;
 /**
  * Throws a clear error when a cookie secret is too short or obviously
  * low-entropy (few distinct characters, a repeated pattern, a run like
- * "abcdefgh…"). A heuristic: it catches placeholders, not every weak secret.
+ * "abcdefgh…", a template phrase like "change-me"). A heuristic: it catches placeholders, not every weak secret.
  *
  * @example
  * assertStrongSecret(process.env.COOKIE_SECRET ?? ""); // throws on "aaaaaaaaaaaaaaaa"
@@ -20,7 +20,11 @@ export function assertStrongSecret(secret: unknown, label = "cookieSecret"): ass
   }
 }
 
+// Words that mark a value copied from a README or an .env template, not generated.
+const PLACEHOLDER = /change[-_ .]?me|your[-_ .]?(cookie[-_ .]?)?secret|placeholder|replace[-_ .]?(this|me)|example|dummy|insecure|not[-_ .]?secure/i;
+
 function weakness(secret: string): string | null {
+  if (PLACEHOLDER.test(secret)) return "a placeholder phrase";
   const chars = Array.from(secret);
   if (new Set(chars).size < 6) return "too few distinct characters";
   if (hasShortPeriod(chars)) return "a repeated pattern";
