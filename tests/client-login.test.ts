@@ -384,6 +384,17 @@ describe("resume and logout", () => {
     expect(localStorage.getItem(MARKER_KEY)).toBeNull();
   });
 
+  it("logs out when the first logout races a session rotation (409 SESSION_ROTATED), by asking once more", async () => {
+    mark();
+    const rotated: Answer = [409, { ok: false, status: "rotated", code: "SESSION_ROTATED", error: "rotated" }];
+    const { c, be } = client({ "/status": [200, { ok: true, account: ACCOUNT }], "/logout": [rotated, [200, {}]] });
+    await vi.advanceTimersByTimeAsync(0);
+    await c.logout();
+    expect(be.paths().filter((p) => p.endsWith("/logout"))).toHaveLength(2);
+    expect(c.getState()).toMatchObject({ status: "loggedOut", account: null });
+    expect(localStorage.getItem(MARKER_KEY)).toBeNull();
+  });
+
   it("keeps the marker and says so when the logout request fails", async () => {
     mark();
     const { c } = client({ "/status": [200, { ok: true, account: ACCOUNT }], "/logout": () => Promise.reject(new TypeError("offline")) });

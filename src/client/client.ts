@@ -123,7 +123,9 @@ export function createCodexClient(c: CodexClientConfig = {}): CodexClient {
       gen++;
       stopPoll();
       try {
-        const r = await call("logout", {});
+        let r = await call("logout", {});
+        // 409: another request rotated the session this instant; the browser now holds the new cookie.
+        if (r.status == 409) r = await call("logout", {});
         // 401: the session was already gone, which is what logging out wants.
         r.ok || r.status == 401 ? end(OUT) : fail("BAD_RESPONSE", await json(r));
       } catch {
