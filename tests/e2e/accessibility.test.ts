@@ -4,29 +4,20 @@
  */
 import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { seriousViolations } from "./axe.js";
-import { E2E_TIMEOUT, launchBrowser, ROOT_DIR, screenshot, startSimDemo, type SimDemo } from "./harness.js";
+import { E2E_TIMEOUT, ROOT_DIR, screenshot, useBrowserAndDemo } from "./harness.js";
 import { loginButton, readUserCode, runPrompt, waitSignedIn } from "./ui.js";
 
-let browser: Browser;
-let demo: SimDemo;
-
-beforeAll(async () => {
-  [browser, demo] = await Promise.all([launchBrowser(), startSimDemo()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await demo?.close();
-});
+const env = useBrowserAndDemo();
 
 describe("accessibility", { timeout: E2E_TIMEOUT }, () => {
   it("has no serious or critical axe violations logged out, waiting and logged in (and saves screenshots)", async () => {
-    const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    const context = await env.browser.newContext({ viewport: { width: 900, height: 700 } });
     try {
       const page = await context.newPage();
-      await page.goto(demo.url);
+      await page.goto(env.demo.url);
       await loginButton(page).waitFor();
       // The checker itself bites: an unnamed button is a critical violation.
       await page.evaluate(() => document.body.append(Object.assign(document.createElement("button"), { id: "axe-probe" })));
@@ -66,10 +57,10 @@ describe("accessibility", { timeout: E2E_TIMEOUT }, () => {
   });
 
   it("works end to end with the keyboard alone, the approval page included", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     try {
       const page = await context.newPage();
-      await page.goto(demo.url);
+      await page.goto(env.demo.url);
       await loginButton(page).waitFor();
 
       await tabTo(page, { text: "Login with ChatGPT" });

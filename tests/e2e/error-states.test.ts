@@ -2,29 +2,20 @@
  * What the user sees when things go wrong: device auth off in ChatGPT, a code
  * left to expire, a usage limit, and an upstream that cannot be reached.
  */
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { createServer } from "node:net";
 import { ensureDemoBuiltForTests } from "../../demo/build.js";
 import { startDemo } from "../../demo/server.js";
 import { seriousViolations } from "./axe.js";
-import { E2E_TIMEOUT, launchBrowser, startSimDemo, type SimDemo } from "./harness.js";
+import { E2E_TIMEOUT, startSimDemo, useBrowserAndDemo } from "./harness.js";
 import { loginButton, loginThroughPopup, promptBox, readUserCode, runButton } from "./ui.js";
 
-let browser: Browser;
-let demo: SimDemo;
-
-beforeAll(async () => {
-  [browser, demo] = await Promise.all([launchBrowser(), startSimDemo()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await demo?.close();
-});
+const env = useBrowserAndDemo();
 
 /** A fresh context and page on `url`; closed by the caller. */
 async function openPage(url: string): Promise<Page> {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
   await page.goto(url);
   return page;
@@ -43,8 +34,8 @@ const DEVICE_AUTH_HINT = /Security (&|and) Login/i;
 
 describe("error states", { timeout: E2E_TIMEOUT }, () => {
   it("explains how to enable device code authorization when it is off", async () => {
-    demo.sim.fault("device-auth-disabled", { times: 1 });
-    const page = await openPage(demo.url);
+    env.demo.sim.fault("device-auth-disabled", { times: 1 });
+    const page = await openPage(env.demo.url);
     try {
       await loginButton(page).click();
       const hint = page.getByText(DEVICE_AUTH_HINT).first();
@@ -73,11 +64,11 @@ describe("error states", { timeout: E2E_TIMEOUT }, () => {
   });
 
   it("shows when a usage limit resets", async () => {
-    const page = await openPage(demo.url);
+    const page = await openPage(env.demo.url);
     try {
       await loginThroughPopup(page);
       const resetsAtSec = Math.floor(Date.now() / 1000) + 2 * 3600;
-      demo.sim.fault("usage-limit", { resetsAt: resetsAtSec, times: 1 });
+      env.demo.sim.fault("usage-limit", { resetsAt: resetsAtSec, times: 1 });
       await promptBox(page).fill("hello");
       await runButton(page).click();
       await page.getByText(/usage limit/i).first().waitFor({ timeout: 15_000 });
@@ -94,15 +85,15 @@ describe("error states", { timeout: E2E_TIMEOUT }, () => {
   });
 
   it("says plainly that the sign-in service cannot be reached when it answers 5xx", async () => {
-    demo.sim.fault("server-error", { endpoint: "usercode", status: 503 });
-    const page = await openPage(demo.url);
+    env.demo.sim.fault("server-error", { endpoint: "usercode", status: 503 });
+    const page = await openPage(env.demo.url);
     try {
       await loginButton(page).click();
       const widget = page.locator(".codex-auth");
       await widget.getByText(/could not be reached/i).waitFor({ timeout: 15_000 });
       expect(await widget.innerText()).not.toMatch(DEVICE_AUTH_HINT);
     } finally {
-      demo.sim.clearFaults();
+      env.demo.sim.clearFaults();
       await page.context().close();
     }
   });

@@ -10,6 +10,7 @@ import { chromium, type Browser, type BrowserContext, type Page, type Response }
 import { ensureDemoBuiltForTests } from "../../demo/build.js";
 import { startDemo, type DemoOptions, type RunningDemo } from "../../demo/server.js";
 import type { Simulator } from "codex-auth/simulator";
+import { afterAll, beforeAll } from "vitest";
 
 export const ROOT_DIR = fileURLToPath(new URL("../..", import.meta.url));
 export const ARTIFACTS_DIR = join(ROOT_DIR, "test-results", "e2e");
@@ -43,6 +44,22 @@ export async function startSimDemo(options: DemoOptions = {}): Promise<SimDemo> 
   });
   if (!demo.sim) throw new Error("the demo did not start a simulator");
   return demo as SimDemo;
+}
+
+/**
+ * One browser and one simulator-backed demo for the calling test file: started
+ * before its tests, stopped after them. Read `env.browser` / `env.demo` inside tests.
+ */
+export function useBrowserAndDemo(options: DemoOptions = {}): { readonly browser: Browser; readonly demo: SimDemo } {
+  const env = {} as { browser: Browser; demo: SimDemo };
+  beforeAll(async () => {
+    [env.browser, env.demo] = await Promise.all([launchBrowser(), startSimDemo(options)]);
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.demo?.close();
+  });
+  return env;
 }
 
 /** Stands for a body Chromium never finished (the page did not read it); see recording-proxy.ts. */

@@ -3,9 +3,8 @@
  * approval page, a streamed run, reload resume, disconnect; and the
  * popup-blocked fallback link.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { E2E_TIMEOUT, launchBrowser, startSimDemo, type SimDemo } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { E2E_TIMEOUT, useBrowserAndDemo } from "./harness.js";
 import {
   approveOn,
   disconnectButton,
@@ -17,29 +16,20 @@ import {
   USER_EMAIL,
 } from "./ui.js";
 
-let browser: Browser;
-let demo: SimDemo;
-
-beforeAll(async () => {
-  [browser, demo] = await Promise.all([launchBrowser(), startSimDemo()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await demo?.close();
-});
+const env = useBrowserAndDemo();
 
 describe("signing in with the popup", { timeout: E2E_TIMEOUT }, () => {
   it("logs in through the simulator's page, streams an answer, resumes after a reload, and disconnects", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     try {
       const page = await context.newPage();
-      await page.goto(demo.url);
-      const before = demo.sim.stats();
+      await page.goto(env.demo.url);
+      const before = env.demo.sim.stats();
       const startedAt = Date.now();
       await loginThroughPopup(page, { slowApproval: 2_500 });
       const elapsedMs = Date.now() - startedAt;
       expect(await page.getByText(USER_EMAIL).count()).toBeGreaterThan(0);
-      const after = demo.sim.stats();
+      const after = env.demo.sim.stats();
       // Under React StrictMode: one click, one popup, one device login, one code exchange.
       expect(context.pages()).toHaveLength(1); // the popup was the only other page, now closed
       expect(after.usercode - before.usercode).toBe(1);
@@ -50,7 +40,7 @@ describe("signing in with the popup", { timeout: E2E_TIMEOUT }, () => {
       expect(upstreamPolls).toBeLessThanOrEqual(Math.floor(elapsedMs / 1000) + 1);
 
       // Slow deltas so that the stream is visibly incremental.
-      demo.sim.fault("slow-stream", { delayMs: 120, times: 1 });
+      env.demo.sim.fault("slow-stream", { delayMs: 120, times: 1 });
       const { paints } = await runPrompt(page, "count to five please");
       const final = paints[paints.length - 1] ?? "";
       expect(final).toContain("count to five please");
@@ -62,7 +52,7 @@ describe("signing in with the popup", { timeout: E2E_TIMEOUT }, () => {
       await waitSignedIn(page);
       // A second tab of the same browser is signed in too, and follows the first one out.
       const other = await context.newPage();
-      await other.goto(demo.url);
+      await other.goto(env.demo.url);
       await waitSignedIn(other);
 
       await disconnectButton(page).click();
@@ -81,19 +71,19 @@ describe("signing in with the popup", { timeout: E2E_TIMEOUT }, () => {
 
 describe("when the popup cannot be used", { timeout: E2E_TIMEOUT }, () => {
   it("shows a noopener fallback link when the browser blocks the popup, and the link completes the login", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     try {
       // A popup blocker: window.open answers null, as Chromium does when it blocks.
       await context.addInitScript(() => {
         window.open = () => null;
       });
       const page = await context.newPage();
-      await page.goto(demo.url);
+      await page.goto(env.demo.url);
       await loginButton(page).click();
       const code = await readUserCode(page);
       const link = page.getByRole("link", { name: "Open the login page" });
       await link.waitFor({ timeout: 10_000 });
-      expect(await link.getAttribute("href")).toBe(`${demo.sim.url}/codex/device`);
+      expect(await link.getAttribute("href")).toBe(`${env.demo.sim.url}/codex/device`);
       expect((await link.getAttribute("rel"))?.split(/\s+/).sort()).toEqual(["noopener", "noreferrer"]);
       expect(await link.getAttribute("target")).toBe("_blank");
 
@@ -111,10 +101,10 @@ describe("when the popup cannot be used", { timeout: E2E_TIMEOUT }, () => {
   });
 
   it("shows the fallback link when the popup is closed at once, and the link completes the login", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     try {
       const page = await context.newPage();
-      await page.goto(demo.url);
+      await page.goto(env.demo.url);
       // Hold /login/start back a moment so that the user's close surely comes first, as in "at once".
       let release = () => {};
       const closed = new Promise<void>((resolve) => (release = resolve));
@@ -130,7 +120,7 @@ describe("when the popup cannot be used", { timeout: E2E_TIMEOUT }, () => {
       const code = await readUserCode(page);
       const link = page.getByRole("link", { name: "Open the login page" });
       await link.waitFor({ timeout: 10_000 });
-      expect(await link.getAttribute("href")).toBe(`${demo.sim.url}/codex/device`);
+      expect(await link.getAttribute("href")).toBe(`${env.demo.sim.url}/codex/device`);
       expect((await link.getAttribute("rel"))?.split(/\s+/).sort()).toEqual(["noopener", "noreferrer"]);
 
       const opened = context.waitForEvent("page", { timeout: 10_000 });
