@@ -1,0 +1,149 @@
+/**
+ * One turn through `codex exec --json`: the prompt on stdin, JSON lines turned into
+ * RunEvents as they come, the child killed at once when the signal aborts, and the
+ * process gone before the last event is handed over.
+ */
+import type { RunEvent, Usage } from "../../../contract.js";
+import { CodexError } from "../../errors.js";
+import { errorForMessage, parseExecLine } from "./events.js";
+import { forgetLogin, secretsOf } from "./home.js";
+import { cliEnv, execArgs, type ResolvedCliOptions } from "./options.js";
+import { spawnCli, type CliProcess } from "./spawn.js";
+import { stderrSummary } from "./stderr.js";
+
+export interface ExecSession {
+  home: string;
+  work: string;
+}
+
+type Wake = "line" | "closed" | "idle" | "total" | "abort";
+
+/** The agent could print a file it read: the session's own tokens never leave in its text. */
+function scrub(text: string, home: string): string {
+  let out = text;
+  for (const secret of secretsOf(home)) out = out.split(secret).join("[redacted]");
+  return out;
+}
+
+function toEvent(error: CodexError): RunEvent {
+  return { type: "error", code: error.code, error: error.message };
+}
+
+export async function* runExec(
+  opts: ResolvedCliOptions,
+  session: ExecSession,
+  prompt: string,
+  signal: AbortSignal,
+  model: string | undefined,
+  track: (proc: CliProcess) => void,
+): AsyncGenerator<RunEvent, void, undefined> {
+  const context = { paths: [session.home] };
+  let proc: CliProcess;
+  try {
+    proc = spawnCli(opts, execArgs(opts, session.work, model), cliEnv(opts, session.home), session.work, prompt);
+  } catch {
+    yield toEvent(new CodexError("UPSTREAM_UNAVAILABLE", "The codex CLI could not be started."));
+    return;
+  }
+  track(proc);
+  const lines: string[] = [];
+  let closed = false;
+  let wake: ((why: Wake) => void) | undefined;
+  const notify = (why: Wake) => {
+    const waiter = wake;
+    wake = undefined;
+    waiter?.(why);
+  };
+  proc.onLine((line) => {
+    lines.push(line);
+    notify("line");
+  });
+  void proc.exited.then(() => {
+    closed = true;
+    notify("closed");
+  });
+  const grace = opts.timeouts.killGraceMs;
+  // The client went away: stop the child now, not at the next line.
+  const onAbort = () => {
+    void proc.stop(grace);
+    notify("abort");
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  let totalExpired = false;
+  const total = setTimeout(() => {
+    totalExpired = true;
+    notify("total");
+  }, opts.timeouts.execTotalMs);
+
+  let text = false;
+  let usage: Usage | undefined;
+  let completed = false;
+  let failure: CodexError | undefined;
+  let lastError: string | undefined;
+  let timeout: CodexError | undefined;
+  try {
+    while (!signal.aborted) {
+      const line = lines.shift();
+      if (line !== undefined) {
+        const parsed = parseExecLine(line);
+        if (parsed.kind === "text" && parsed.text !== "") {
+          const clean = scrub(parsed.text, session.home);
+          yield { type: "assistant-text", mode: "append", text: text ? `\n\n${clean}` : clean };
+          text = true;
+        } else if (parsed.kind === "completed") {
+          completed = true;
+          usage = parsed.usage;
+        } else if (parsed.kind === "error") {
+          lastError = parsed.message;
+        } else if (parsed.kind === "failed") {
+          failure = errorForMessage(parsed.message || lastError || "", context);
+        }
+        continue;
+      }
+      if (closed) break;
+      if (totalExpired) {
+        timeout = new CodexError("UPSTREAM_TIMEOUT", "The run took too long and was stopped.");
+        break;
+      }
+      const why = await new Promise<Wake>((resolve) => {
+        // Once the turn is over, only a short wait for the exit; before that, the idle limit.
+        const idle = setTimeout(() => notify("idle"), completed || failure ? grace : opts.timeouts.execIdleMs);
+        wake = (w) => {
+          clearTimeout(idle);
+          resolve(w);
+        };
+      });
+      if (why === "idle") {
+        // Finished but slow to exit: fine. Silent mid-turn: a hung upstream.
+        if (!completed && !failure) timeout = new CodexError("UPSTREAM_TIMEOUT", "The answer stopped arriving and the run was stopped.");
+        break;
+      }
+    }
+    if (signal.aborted) return;
+    // Release the process before the last event: a consumer may never pull again after it.
+    const exit = await proc.stop(grace);
+    if (signal.aborted) return;
+    if (timeout) {
+      yield toEvent(timeout);
+    } else if (failure) {
+      if (failure.code === "NOT_AUTHENTICATED") forgetLogin(session.home);
+      yield toEvent(failure);
+    } else if (completed) {
+      const result: { usage?: Usage; model?: string } = {};
+      if (usage) result.usage = usage;
+      if (model ?? opts.model) result.model = model ?? opts.model;
+      yield { type: "done", result };
+    } else if (exit.error) {
+      yield toEvent(new CodexError("UPSTREAM_UNAVAILABLE", "The codex CLI could not be started."));
+    } else {
+      const message = lastError ?? stderrSummary(proc.stderr(), context);
+      const error = message ? errorForMessage(message, context) : new CodexError("RUN_FAILED", "The codex CLI ended without an answer.");
+      if (error.code === "NOT_AUTHENTICATED") forgetLogin(session.home);
+      yield toEvent(error);
+    }
+  } finally {
+    clearTimeout(total);
+    signal.removeEventListener("abort", onAbort);
+    if (proc.running()) await proc.stop(grace);
+  }
+}

@@ -1,0 +1,118 @@
+/** `cliRunner`: the CodexRunner that drives the official codex CLI, one CODEX_HOME folder per session. */
+import type { RunEvent } from "../../../contract.js";
+import type { CodexRunner, RunnerContext, RunOptions } from "../../runner.js";
+import { runExec } from "./exec.js";
+import { ensureHome, forgetLogin, homePath, readAccount, readState, removeHome, writeState } from "./home.js";
+import { DeviceLogins } from "./login.js";
+import { cliEnv, MODEL_PATTERN, resolveCliOptions, type CliRunnerOptions, type ResolvedCliOptions } from "./options.js";
+import { spawnCli, type CliProcess } from "./spawn.js";
+
+/** A CodexRunner that can also stop every CLI process it started (for shutdown and tests). */
+export interface CliRunner extends CodexRunner {
+  /** Kill every login and run child of this runner. Session folders stay (sessions may outlive the process). */
+  close(): Promise<void>;
+}
+
+/**
+ * The reference runner that shells out to `codex` (npm `@openai/codex`): device login
+ * with `codex login --device-auth`, turns with `codex exec --json`, logout with
+ * `codex logout`. Tokens stay in each session's own CODEX_HOME/auth.json, written by
+ * the CLI; the session data holds only the folder's name. Node only.
+ *
+ * @example
+ * const handler = createCodexHandler({
+ *   runner: cliRunner({ homeRoot: "/var/lib/my-app/codex", maxConcurrentRuns: 2 }),
+ *   cookieSecret: process.env.CODEX_COOKIE_SECRET!,
+ * });
+ */
+export function cliRunner(options: CliRunnerOptions = {}): CliRunner {
+  const opts = resolveCliOptions(options);
+  const logins = new DeviceLogins(opts);
+  const runs = new Map<string, Set<CliProcess>>();
+  let active = 0;
+
+  const track = (id: string) => (proc: CliProcess) => {
+    const set = runs.get(id) ?? new Set<CliProcess>();
+    set.add(proc);
+    runs.set(id, set);
+    void proc.exited.then(() => {
+      set.delete(proc);
+      if (set.size === 0 && runs.get(id) === set) runs.delete(id);
+    });
+  };
+
+  async function* run(ctx: RunnerContext, prompt: string, signal: AbortSignal, runOptions: RunOptions = {}): AsyncGenerator<RunEvent> {
+    const state = readState(ctx.data);
+    const home = state ? homePath(opts.homeRoot, state.home) : undefined;
+    if (!state || !home || !readAccount(home)) {
+      yield { type: "error", code: "NOT_AUTHENTICATED", error: "Sign in first." };
+      return;
+    }
+    const model = runOptions.model;
+    if (model !== undefined && !MODEL_PATTERN.test(model)) {
+      yield { type: "error", code: "MODEL_NOT_AVAILABLE", error: "The model is not available for this account." };
+      return;
+    }
+    if (active >= opts.maxConcurrentRuns) {
+      yield { type: "error", code: "RATE_LIMITED", error: "Too many runs at once; try again shortly.", retryAfter: 5 };
+      return;
+    }
+    active++;
+    try {
+      const session = ensureHome(opts.homeRoot, state.home);
+      yield* runExec(opts, session, withHistory(prompt, runOptions), signal, model, track(ctx.id));
+    } finally {
+      active--;
+    }
+  }
+
+  async function logout(ctx: RunnerContext): Promise<void> {
+    const state = readState(ctx.data);
+    await logins.stop(ctx.id);
+    await Promise.all([...(runs.get(ctx.id) ?? [])].map((proc) => proc.stop(opts.timeouts.killGraceMs)));
+    writeState(ctx.data, undefined);
+    if (!state) return;
+    const home = homePath(opts.homeRoot, state.home);
+    try {
+      if (readAccount(home)) await revoke(opts, home);
+    } finally {
+      forgetLogin(home);
+      removeHome(opts.homeRoot, state.home);
+    }
+  }
+
+  return {
+    startDeviceLogin: (ctx) => logins.start(ctx),
+    getStatus: async (ctx) => logins.status(ctx),
+    run,
+    logout,
+    async close() {
+      await logins.stopAll();
+      await Promise.all([...runs.values()].flatMap((set) => [...set].map((proc) => proc.stop(opts.timeouts.killGraceMs))));
+    },
+  };
+}
+
+/** `codex logout`: revokes upstream (the CLI ignores its failure) and deletes auth.json; bounded in time. */
+async function revoke(opts: ResolvedCliOptions, home: string): Promise<void> {
+  let proc: CliProcess;
+  try {
+    proc = spawnCli(opts, ["logout"], cliEnv(opts, home), home);
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => void proc.stop(opts.timeouts.killGraceMs), opts.timeouts.logoutMs);
+  try {
+    await proc.exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `codex exec` takes one prompt: earlier turns the run policy allowed go in front of it as a transcript. */
+function withHistory(prompt: string, options: RunOptions): string {
+  if (!options.history || options.history.length === 0) return prompt;
+  const transcript = options.history.map((m) => `${m.role === "user" ? "User" : "Assistant"}: ${m.text}`).join("\n\n");
+  return `Earlier in this conversation:\n\n${transcript}\n\nThe user's new message:\n\n${prompt}`;
+}
+

@@ -1,0 +1,182 @@
+/**
+ * Shared set-up of the cliRunner tests: a real simulator, the real codex CLI driven by
+ * the real cliRunner through the real handler, each test with its own temp homeRoot.
+ * Where `unshare -n` works, every CLI process runs in a private network namespace whose
+ * only way out is a relay (over a Unix socket) to the simulator; otherwise proxies point
+ * at a dead port and only loopback is exempt.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createConnection, createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createCodexHandler, type CodexHandler } from "../src/backend/handler.js";
+import { cliRunner, type CliRunner, type CliRunnerOptions } from "../src/backend/cli.js";
+import { startSimulator, type Simulator, type SimulatorOptions } from "../src/simulator/index.js";
+import { Client } from "./direct-harness.js";
+import { canUseNetns } from "./helpers/codex-cli.js";
+
+const SECRET = "k7#Qp2!vZ9@mW4$rT8^yB1&nL6*hD3%x";
+export const CODEX_BIN = resolve("node_modules/.bin/codex");
+
+/** Inside the namespace: bring up listeners on the simulator's port that relay to the Unix socket, then exec the command. */
+const RELAY = `
+const net = require("node:net");
+const { spawn } = require("node:child_process");
+const [port, socketPath, ...command] = process.argv.slice(2);
+function relay(client) {
+  const upstream = net.createConnection(socketPath);
+  client.pipe(upstream).pipe(client);
+  const drop = () => { client.destroy(); upstream.destroy(); };
+  client.on("error", drop);
+  upstream.on("error", drop);
+}
+const listening = ["127.0.0.1", "::1"].map((host) => new Promise((done) => {
+  const server = net.createServer(relay);
+  server.once("error", () => done());
+  server.listen(Number(port), host, () => done());
+}));
+Promise.all(listening).then(() => {
+  const child = spawn(command[0], command.slice(1), { stdio: "inherit" });
+  for (const signal of ["SIGTERM", "SIGINT"]) process.on(signal, () => child.kill(signal));
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+});
+`;
+
+export interface CliHarness {
+  sim: Simulator;
+  runner: CliRunner;
+  handler: CodexHandler;
+  client: Client;
+  /** Parent of every session's CODEX_HOME. */
+  homeRoot: string;
+  /** Private temp folder of this harness (homeRoot and the relay live under it). */
+  dir: string;
+  isolatedNetwork: boolean;
+  logs: string[];
+  newClient(): Client;
+  /** Pids of processes still running whose command line names this harness's folder. */
+  processes(): number[];
+  close(): Promise<void>;
+}
+
+function bridge(socketPath: string, port: number): Promise<Server> {
+  const server = createServer((client) => {
+    const upstream = createConnection({ host: "127.0.0.1", port });
+    client.pipe(upstream).pipe(client);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", drop);
+    upstream.on("error", drop);
+  });
+  return new Promise((done) => server.listen(socketPath, () => done(server)));
+}
+
+export function processesMatching(text: string): number[] {
+  const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
+  return out
+    .split("\n")
+    .filter((line) => line.includes(text) && !line.includes("ps -eo"))
+    .map((line) => Number(line.trim().split(/\s+/)[0]))
+    .filter((pid) => Number.isInteger(pid) && pid !== process.pid);
+}
+
+export async function startCliHarness(
+  simOptions: SimulatorOptions = {},
+  runnerOptions: CliRunnerOptions = {},
+): Promise<CliHarness> {
+  const sim = await startSimulator({ interval: 1, ...simOptions });
+  const dir = mkdtempSync(join(tmpdir(), "cli-runner-"));
+  const homeRoot = join(dir, "homes");
+  const port = new URL(sim.url).port;
+  const isolatedNetwork = canUseNetns();
+  let relayServer: Server | undefined;
+  let wrap: CliRunnerOptions["wrap"];
+  if (isolatedNetwork) {
+    const socketPath = join(dir, "sim.sock");
+    const relayPath = join(dir, "relay.cjs");
+    writeFileSync(relayPath, RELAY);
+    relayServer = await bridge(socketPath, Number(port));
+    wrap = (command, args) => [
+      "unshare",
+      ["-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', process.execPath, relayPath, port, socketPath, command, ...args],
+    ];
+  }
+  const dead = "http://127.0.0.1:9";
+  const runner = cliRunner({
+    codexPath: CODEX_BIN,
+    homeRoot,
+    issuer: sim.url,
+    // Two origins on purpose: with one, workspace routing sends the turn to chatgpt.com.
+    chatgptBaseUrl: `http://127.0.0.1:${port}/backend-api/`,
+    openaiBaseUrl: `http://localhost:${port}/backend-api/codex`,
+    env: {
+      HTTPS_PROXY: dead,
+      HTTP_PROXY: dead,
+      ALL_PROXY: dead,
+      https_proxy: dead,
+      http_proxy: dead,
+      NO_PROXY: "127.0.0.1,localhost",
+      no_proxy: "127.0.0.1,localhost",
+    },
+    wrap,
+    timeouts: { loginStartMs: 15_000, execIdleMs: 20_000, execTotalMs: 30_000, logoutMs: 10_000, killGraceMs: 1_000 },
+    ...runnerOptions,
+  });
+  const logs: string[] = [];
+  const log = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    logs.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
+  const handler = createCodexHandler({
+    runner,
+    cookieSecret: SECRET,
+    cookieOptions: { secure: false },
+    rateLimits: false,
+    logger: { info: log("info"), warn: log("warn"), error: log("error") },
+  });
+  return {
+    sim,
+    runner,
+    handler,
+    client: new Client(handler),
+    homeRoot,
+    dir,
+    isolatedNetwork,
+    logs,
+    newClient: () => new Client(handler),
+    processes: () => processesMatching(dir),
+    async close() {
+      await runner.close();
+      await new Promise<void>((done) => (relayServer ? relayServer.close(() => done()) : done()));
+      await sim.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every 16-character window of every token the simulator issued (a piece of a token is a leak too). */
+export function tokenWindows(sim: Simulator): Set<string> {
+  const windows = new Set<string>();
+  for (const token of sim.issuedTokens()) for (let i = 0; i + 16 <= token.length; i++) windows.add(token.slice(i, i + 16));
+  return windows;
+}
+
+/** The first 16-character piece of an issued token found in `text`, if any. */
+export function findLeak(text: string, windows: Set<string>): string | undefined {
+  for (let i = 0; i + 16 <= text.length; i++) {
+    const piece = text.slice(i, i + 16);
+    if (windows.has(piece)) return piece;
+  }
+  return undefined;
+}
+
+export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
