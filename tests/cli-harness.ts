@@ -46,6 +46,8 @@ Promise.all(listening).then(() => {
 export interface CliHarness {
   sim: Simulator;
   runner: CliRunner;
+  /** The options `runner` was made with (to make a second runner on the same folders). */
+  options: CliRunnerOptions;
   handler: CodexHandler;
   client: Client;
   /** Parent of every session's CODEX_HOME. */
@@ -105,7 +107,7 @@ export async function startCliHarness(
     ];
   }
   const dead = "http://127.0.0.1:9";
-  const runner = cliRunner({
+  const options: CliRunnerOptions = {
     codexPath: CODEX_BIN,
     homeRoot,
     issuer: sim.url,
@@ -124,7 +126,8 @@ export async function startCliHarness(
     wrap,
     timeouts: { loginStartMs: 15_000, execIdleMs: 20_000, execTotalMs: 30_000, logoutMs: 10_000, killGraceMs: 1_000 },
     ...runnerOptions,
-  });
+  };
+  const runner = cliRunner(options);
   const logs: string[] = [];
   const log = (level: string) => (message: string, fields?: Record<string, unknown>) =>
     logs.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
@@ -138,6 +141,7 @@ export async function startCliHarness(
   return {
     sim,
     runner,
+    options,
     handler,
     client: new Client(handler),
     homeRoot,

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { cliRunner } from "../src/backend/cli.js";
 import { liveProcessCount } from "../src/backend/runners/cli/spawn.js";
 import { textOf, type Client } from "./direct-harness.js";
 import { findLeak, startCliHarness, tokenWindows, waitFor, type CliHarness } from "./cli-harness.js";
@@ -223,5 +224,75 @@ describe("cliRunner device-login outcomes", { timeout: 45_000 }, () => {
     expect(liveProcessCount()).toBe(0);
     expect(h.processes()).toEqual([]);
     expect(sessionFolders(h)).toEqual([]);
+  });
+});
+
+describe("cliRunner state and limits", { timeout: 45_000 }, () => {
+  it("keeps only a folder name in the session, and a restarted runner finds the login in that folder", async () => {
+    h = await startCliHarness();
+    const { sim } = h;
+    const ctx = { id: "session-a", data: {} as Record<string, unknown> };
+    const started = await h.runner.startDeviceLogin(ctx);
+    expect(started.status).toBe("started");
+    if (started.status !== "started") return;
+    expect(await h.runner.getStatus(ctx)).toEqual({ status: "pending" });
+    sim.approve(started.userCode, { email: "grace@example.com" });
+    const status = await waitFor(
+      async () => {
+        const s = await h!.runner.getStatus(ctx);
+        return s.status === "authenticated" ? s : undefined;
+      },
+      15_000,
+      "authenticated",
+    );
+    expect(status).toMatchObject({ account: { email: "grace@example.com" } });
+    expect(ctx.data).toEqual({ cli: { home: expect.stringMatching(/^s-[a-f0-9]{32}$/) } });
+    expect(findLeak(JSON.stringify(ctx.data), tokenWindows(sim))).toBeUndefined();
+
+    // Another runner on the same folders (a restart): signed in, and it can run.
+    const restarted = cliRunner(h.options);
+    try {
+      expect(await restarted.getStatus({ id: "session-a", data: structuredClone(ctx.data) })).toMatchObject({
+        status: "authenticated",
+        account: { email: "grace@example.com" },
+      });
+      const events = [];
+      for await (const event of restarted.run({ id: "session-a", data: ctx.data }, "hello again", new AbortController().signal)) {
+        events.push(event);
+      }
+      expect(events.at(-1)?.type).toBe("done");
+      // A login the old process was waiting on cannot finish in the new one: it reads as expired.
+      const waiting = { id: "session-b", data: {} as Record<string, unknown> };
+      await h.runner.startDeviceLogin(waiting);
+      expect(await restarted.getStatus({ id: "session-b", data: structuredClone(waiting.data) })).toEqual({ status: "expired" });
+    } finally {
+      await restarted.close();
+    }
+    await h.runner.logout(ctx);
+    expect(await h.runner.getStatus(ctx)).toEqual({ status: "logged_out" });
+  });
+
+  it("refuses a run beyond maxConcurrentRuns with RATE_LIMITED", async () => {
+    h = await startCliHarness({}, { maxConcurrentRuns: 1 });
+    const { sim } = h;
+    const first = h.client;
+    const second = h.newClient();
+    await signIn(h, first, "one@example.com");
+    await signIn(h, second, "two@example.com");
+    sim.fault("hang", { endpoint: "responses" });
+    const abort = new AbortController();
+    const hanging = await first.request("/run/stream", { method: "POST", body: { prompt: "hangs" }, signal: abort.signal });
+    const reader = hanging.body!.getReader();
+    const pending = reader.read().catch(() => ({ done: true, value: undefined }));
+    await waitFor(() => liveProcessCount() > 0, 10_000, "the first run's process");
+    const refused = await second.run("second");
+    expect(refused.events.at(-1)).toMatchObject({ type: "error", code: "RATE_LIMITED" });
+    abort.abort();
+    await reader.cancel().catch(() => undefined);
+    await pending;
+    await waitFor(() => liveProcessCount() === 0, 5_000, "the first run to stop");
+    sim.clearFaults();
+    expect((await second.run("now there is room")).events.at(-1)?.type).toBe("done");
+    assertConfined(h, [first, second]);
   });
 });

@@ -44,7 +44,9 @@ export class DeviceLogins {
       // Concurrent starts of one session share one child.
       let flight = this.starting.get(ctx.id);
       if (!flight) {
-        if (entry) this.stop(ctx.id);
+        const previous = entry;
+        this.entries.delete(ctx.id);
+        if (previous) void previous.proc.stop(this.opts.timeouts.killGraceMs);
         flight = this.launch(ctx.id, name);
         this.starting.set(ctx.id, flight);
         const clear = () => this.starting.delete(ctx.id);
@@ -79,11 +81,12 @@ export class DeviceLogins {
     return { status: "logged_out" };
   }
 
-  /** Kill the session's login child, if any, and forget it. */
-  stop(id: string): Promise<void> {
+  /** Kill the session's login child, if any (one still starting included), and forget it. */
+  async stop(id: string): Promise<void> {
+    await this.starting.get(id)?.catch(() => undefined);
     const entry = this.entries.get(id);
     this.entries.delete(id);
-    return entry ? entry.proc.stop(this.opts.timeouts.killGraceMs).then(() => undefined) : Promise.resolve();
+    if (entry) await entry.proc.stop(this.opts.timeouts.killGraceMs);
   }
 
   async stopAll(): Promise<void> {
