@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cliRunner } from "../src/backend/cli.js";
+import type { SimulatorRequestInfo } from "../src/simulator/index.js";
 import { liveProcessCount } from "../src/backend/runners/cli/spawn.js";
 import { textOf, type Client } from "./direct-harness.js";
 import { findLeak, startCliHarness, tokenWindows, waitFor, type CliHarness } from "./cli-harness.js";
@@ -294,5 +295,38 @@ describe("cliRunner state and limits", { timeout: 45_000 }, () => {
     sim.clearFaults();
     expect((await second.run("now there is room")).events.at(-1)?.type).toBe("done");
     assertConfined(h, [first, second]);
+  });
+});
+
+describe("cliRunner run options", { timeout: 45_000 }, () => {
+  it("passes the chosen model and instructions, folds allowed history into the prompt, and refuses a flag-like model", async () => {
+    const seen: SimulatorRequestInfo[] = [];
+    h = await startCliHarness({ onRequest: (info) => seen.push(info) });
+    const ctx = { id: "session-m", data: {} as Record<string, unknown> };
+    const started = await h.runner.startDeviceLogin(ctx);
+    if (started.status !== "started") throw new Error("login did not start");
+    h.sim.approve(started.userCode);
+    await waitFor(async () => (await h!.runner.getStatus(ctx)).status === "authenticated", 15_000, "authenticated");
+
+    const collect = async (options: Parameters<CliHarness["runner"]["run"]>[3]) => {
+      const events = [];
+      for await (const event of h!.runner.run(ctx, "and now?", new AbortController().signal, options)) events.push(event);
+      return events;
+    };
+    const events = await collect({ model: "gpt-5.5", instructions: "ZEBRA: answer \"briefly\".", history: [{ role: "user", text: "my name is Ada" }, { role: "assistant", text: "hello Ada" }] });
+    expect(events.at(-1)).toMatchObject({ type: "done", result: { model: "gpt-5.5" } });
+    const turn = seen.filter((r) => r.endpoint === "responses").at(-1);
+    expect(JSON.parse(turn?.body ?? "{}").model).toBe("gpt-5.5");
+    expect(turn?.body).toContain("my name is Ada");
+    expect(turn?.body).toContain("and now?");
+    expect(JSON.stringify(JSON.parse(turn?.body ?? "{}").input)).toContain('ZEBRA: answer \\"briefly\\".');
+
+    const before = h.sim.stats().responses;
+    expect((await collect({ model: "--dangerously-bypass-approvals-and-sandbox" })).at(-1)).toMatchObject({
+      type: "error",
+      code: "MODEL_NOT_AVAILABLE",
+    });
+    expect(h.sim.stats().responses).toBe(before);
+    await h.runner.logout(ctx);
   });
 });

@@ -34,13 +34,15 @@ export async function* runExec(
   session: ExecSession,
   prompt: string,
   signal: AbortSignal,
-  model: string | undefined,
+  turn: { model?: string; instructions?: string },
   track: (proc: CliProcess) => void,
 ): AsyncGenerator<RunEvent, void, undefined> {
   const context = { paths: [session.home] };
+  const model = turn.model;
   let proc: CliProcess;
   try {
-    proc = spawnCli(opts, execArgs(opts, session.work, model), cliEnv(opts, session.home), session.work, prompt);
+    const args = execArgs(opts, session.work, model, turn.instructions);
+    proc = spawnCli(opts, args, cliEnv(opts, session.home), session.work, prompt);
   } catch {
     yield toEvent(new CodexError("UPSTREAM_UNAVAILABLE", "The codex CLI could not be started."));
     return;

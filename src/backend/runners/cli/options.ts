@@ -79,6 +79,9 @@ const PASSED_ENV = [
   "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "all_proxy", "no_proxy",
 ];
 
+/** Longest `instructions` passed on the command line (argv is bounded, and visible to `ps`). */
+export const MAX_INSTRUCTIONS = 32_000;
+
 /** A model name safe to pass as one argument (no leading dash, no spaces). */
 export const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;
 
@@ -154,8 +157,10 @@ export function loginArgs(opts: ResolvedCliOptions): string[] {
 }
 
 /** `codex exec` arguments: JSON lines out, prompt on stdin, read-only sandbox, nothing persisted. */
-export function execArgs(opts: ResolvedCliOptions, workDir: string, model: string | undefined): string[] {
+export function execArgs(opts: ResolvedCliOptions, workDir: string, model: string | undefined, instructions?: string): string[] {
   const overrides: string[] = [];
+  // A JSON string is a valid TOML basic string; the CLI sends it as a developer message.
+  if (instructions) overrides.push("-c", `developer_instructions=${JSON.stringify(instructions)}`);
   if (opts.chatgptBaseUrl) overrides.push("-c", `chatgpt_base_url="${opts.chatgptBaseUrl}"`);
   if (opts.openaiBaseUrl) overrides.push("-c", `openai_base_url="${opts.openaiBaseUrl}"`);
   const chosen = model ?? opts.model;

@@ -4,7 +4,7 @@ import type { CodexRunner, RunnerContext, RunOptions } from "../../runner.js";
 import { runExec } from "./exec.js";
 import { ensureHome, forgetLogin, homePath, readAccount, readState, removeHome, writeState } from "./home.js";
 import { DeviceLogins } from "./login.js";
-import { cliEnv, MODEL_PATTERN, resolveCliOptions, type CliRunnerOptions, type ResolvedCliOptions } from "./options.js";
+import { cliEnv, MAX_INSTRUCTIONS, MODEL_PATTERN, resolveCliOptions, type CliRunnerOptions, type ResolvedCliOptions } from "./options.js";
 import { spawnCli, type CliProcess } from "./spawn.js";
 
 /** A CodexRunner that can also stop every CLI process it started (for shutdown and tests). */
@@ -53,6 +53,10 @@ export function cliRunner(options: CliRunnerOptions = {}): CliRunner {
       yield { type: "error", code: "MODEL_NOT_AVAILABLE", error: "The model is not available for this account." };
       return;
     }
+    if ((runOptions.instructions?.length ?? 0) > MAX_INSTRUCTIONS) {
+      yield { type: "error", code: "BAD_REQUEST", error: "The instructions are too long for the codex CLI." };
+      return;
+    }
     if (active >= opts.maxConcurrentRuns) {
       yield { type: "error", code: "RATE_LIMITED", error: "Too many runs at once; try again shortly.", retryAfter: 5 };
       return;
@@ -60,7 +64,8 @@ export function cliRunner(options: CliRunnerOptions = {}): CliRunner {
     active++;
     try {
       const session = ensureHome(opts.homeRoot, state.home);
-      yield* runExec(opts, session, withHistory(prompt, runOptions), signal, model, track(ctx.id));
+      const turn = { model, instructions: runOptions.instructions };
+      yield* runExec(opts, session, withHistory(prompt, runOptions), signal, turn, track(ctx.id));
     } finally {
       active--;
     }
