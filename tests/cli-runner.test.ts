@@ -273,6 +273,20 @@ describe("cliRunner state and limits", { timeout: 45_000 }, () => {
     expect(await h.runner.getStatus(ctx)).toEqual({ status: "logged_out" });
   });
 
+  it("stops a run whose answer stops arriving with UPSTREAM_TIMEOUT, leaving no process", async () => {
+    h = await startCliHarness({}, { timeouts: { execIdleMs: 1_500, killGraceMs: 500 } });
+    const { sim, client } = h;
+    await signIn(h, client);
+    sim.fault("hang", { endpoint: "responses" });
+    const startedAt = Date.now();
+    const run = await client.run("are you there?");
+    expect(run.events.at(-1)).toMatchObject({ type: "error", code: "UPSTREAM_TIMEOUT" });
+    expect(Date.now() - startedAt).toBeLessThan(8_000);
+    expect(liveProcessCount()).toBe(0);
+    expect(h.processes()).toEqual([]);
+    assertConfined(h, [client]);
+  });
+
   it("refuses a run beyond maxConcurrentRuns with RATE_LIMITED", async () => {
     h = await startCliHarness({}, { maxConcurrentRuns: 1 });
     const { sim } = h;

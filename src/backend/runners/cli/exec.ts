@@ -37,6 +37,7 @@ export async function* runExec(
   turn: { model?: string; instructions?: string },
   track: (proc: CliProcess) => void,
 ): AsyncGenerator<RunEvent, void, undefined> {
+  if (signal.aborted) return;
   const context = { paths: [session.home] };
   const model = turn.model;
   let proc: CliProcess;
