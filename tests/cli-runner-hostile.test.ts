@@ -4,7 +4,7 @@
  * foreign host, a crash that dumps tokens and paths on stderr, an agent that prints the
  * session's own tokens, a failure line full of secrets. Real handler, real processes.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -82,11 +82,13 @@ afterEach(async () => {
   dir = undefined;
 });
 
-function setup(mode: string): { client: Client; logs: string[]; homeRoot: string } {
+function setup(mode: string, root?: (dir: string) => string): { client: Client; logs: string[]; homeRoot: string } {
+  // A second set-up in one test: the first runner is closed by then; drop its folder.
+  if (dir) rmSync(dir, { recursive: true, force: true });
   dir = mkdtempSync(join(tmpdir(), "cli-hostile-"));
   const fake = join(dir, "fake-codex.cjs");
   writeFileSync(fake, FAKE);
-  const homeRoot = join(dir, "homes");
+  const homeRoot = root ? root(dir) : join(dir, "homes");
   runner = cliRunner({
     homeRoot,
     issuer: "https://auth.example",
@@ -184,5 +186,26 @@ describe("cliRunner against a hostile CLI", { timeout: 20_000 }, () => {
     expect(last).toMatchObject({ type: "error", code: "RUN_FAILED" });
     if (last?.type === "error") expect(last.error).toMatch(/thread panicked at \[path\]/);
     assertClean(client, logs, homeRoot);
+  });
+
+  it("keeps session folders private (0700) and refuses a home root that is a symlink", async () => {
+    const { client, homeRoot } = setup("exec-leak");
+    await signIn(client);
+    expect(statSync(homeRoot).mode & 0o777).toBe(0o700);
+    const [folder] = readdirSync(homeRoot);
+    expect(statSync(join(homeRoot, folder!)).mode & 0o777).toBe(0o700);
+    await runner?.close();
+
+    const linked = setup("exec-leak", (d) => {
+      mkdirSync(join(d, "elsewhere"));
+      symlinkSync(join(d, "elsewhere"), join(d, "homes"));
+      return join(d, "homes");
+    });
+    await linked.client.json("/session", { method: "POST" });
+    const start = await linked.client.json("/login/start", { method: "POST" });
+    expect(start.status).toBe(500);
+    expect(start.body.code).toBe("INTERNAL");
+    expect(readdirSync(join(dir!, "elsewhere"))).toEqual([]);
+    expect(liveProcessCount()).toBe(0);
   });
 });
