@@ -294,6 +294,9 @@ describe("cliRunner state and limits", { timeout: 45_000 }, () => {
     const second = h.newClient();
     await signIn(h, first, "one@example.com");
     await signIn(h, second, "two@example.com");
+    // Finished runs give their slot back (the handler never pulls past `done`).
+    expect((await first.run("one")).events.at(-1)?.type).toBe("done");
+    expect((await second.run("two")).events.at(-1)?.type).toBe("done");
     sim.fault("hang", { endpoint: "responses" });
     const abort = new AbortController();
     const hanging = await first.request("/run/stream", { method: "POST", body: { prompt: "hangs" }, signal: abort.signal });

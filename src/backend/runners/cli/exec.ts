@@ -78,6 +78,11 @@ export async function* runExec(
     notify("total");
   }, opts.timeouts.execTotalMs);
 
+  const release = () => {
+    clearTimeout(total);
+    signal.removeEventListener("abort", onAbort);
+  };
+
   let text = false;
   let usage: Usage | undefined;
   let completed = false;
@@ -123,8 +128,9 @@ export async function* runExec(
       }
     }
     if (signal.aborted) return;
-    // Release the process before the last event: a consumer may never pull again after it.
+    // Release the process, timer and listener before the last event: a consumer may never pull again after it.
     const exit = await proc.stop(grace);
+    release();
     if (signal.aborted) return;
     if (timeout) {
       yield toEvent(timeout);
@@ -145,8 +151,7 @@ export async function* runExec(
       yield toEvent(error);
     }
   } finally {
-    clearTimeout(total);
-    signal.removeEventListener("abort", onAbort);
+    release();
     if (proc.running()) await proc.stop(grace);
   }
 }

@@ -61,13 +61,23 @@ export function cliRunner(options: CliRunnerOptions = {}): CliRunner {
       yield { type: "error", code: "RATE_LIMITED", error: "Too many runs at once; try again shortly.", retryAfter: 5 };
       return;
     }
+    // The slot goes back when the process is gone: a consumer never resumes the generator after `done`.
     active++;
+    let held = true;
+    const release = () => {
+      if (held) active--;
+      held = false;
+    };
     try {
       const session = ensureHome(opts.homeRoot, state.home);
       const turn = { model, instructions: runOptions.instructions };
-      yield* runExec(opts, session, withHistory(prompt, runOptions), signal, turn, track(ctx.id));
+      const onProcess = (proc: CliProcess) => {
+        track(ctx.id)(proc);
+        void proc.exited.then(release);
+      };
+      yield* runExec(opts, session, withHistory(prompt, runOptions), signal, turn, onProcess);
     } finally {
-      active--;
+      release();
     }
   }
 
