@@ -60,6 +60,7 @@ if (cmd === "login") {
       line({ type: "turn.failed", error: { message: "unexpected status 401 Unauthorized: Bearer " + tokens.access_token + " rejected; see " + home + "/log" } });
       process.exit(1);
     } else {
+      process.stderr.write("ERROR codex_models_manager: failed to refresh available models: unexpected status 401 Unauthorized\\n");
       process.stderr.write("thread panicked at " + home + "/work: token " + tokens.refresh_token + " " + tokens.id_token + "\\n");
       process.exit(101);
     }
@@ -179,12 +180,14 @@ describe("cliRunner against a hostile CLI", { timeout: 20_000 }, () => {
     assertClean(client, logs, homeRoot);
   });
 
-  it("reports a crash without JSON as RUN_FAILED from sanitised stderr", async () => {
+  it("reports a crash without JSON as RUN_FAILED from sanitised stderr, and stays signed in", async () => {
     const { client, logs, homeRoot } = setup("exec-crash");
     await signIn(client);
     const last = (await client.run("hello")).events.at(-1);
     expect(last).toMatchObject({ type: "error", code: "RUN_FAILED" });
     if (last?.type === "error") expect(last.error).toMatch(/thread panicked at \[path\]/);
+    // A 401 logged on stderr by a side call is not a logout.
+    expect((await client.json("/status")).body?.ok).toBe(true);
     assertClean(client, logs, homeRoot);
   });
 

@@ -145,8 +145,11 @@ export async function* runExec(
     } else if (exit.error) {
       yield toEvent(new CodexError("UPSTREAM_UNAVAILABLE", "The codex CLI could not be started."));
     } else {
-      const message = lastError ?? stderrSummary(proc.stderr(), context);
-      const error = message ? errorForMessage(message, context) : new CodexError("RUN_FAILED", "The codex CLI ended without an answer.");
+      // Only the CLI's own error lines are mapped: stderr also logs non-fatal 401s (e.g. a model-list refresh).
+      const summary = stderrSummary(proc.stderr(), context);
+      const error = lastError
+        ? errorForMessage(lastError, context)
+        : new CodexError("RUN_FAILED", summary ? `The codex CLI failed: ${summary}` : "The codex CLI ended without an answer.");
       if (error.code === "NOT_AUTHENTICATED") forgetLogin(session.home);
       yield toEvent(error);
     }
