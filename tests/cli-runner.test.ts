@@ -144,6 +144,13 @@ describe("cliRunner with the real codex CLI", { timeout: 45_000 }, () => {
     // Still signed in: a usage limit is not a logout.
     sim.clearFaults();
     expect((await client.run("again")).events.at(-1)?.type).toBe("done");
+    sim.fault("usage-not-included", { times: 1 });
+    expect((await client.run("plan")).events.at(-1)).toMatchObject({ type: "error", code: "USAGE_NOT_INCLUDED" });
+    // The CLI reports a cut stream as an `error` line, retries and succeeds: not a failure.
+    sim.fault("cut-stream", { times: 1 });
+    const retried = await client.run("cut");
+    expect(retried.events.map((e) => e.type)).toEqual(["assistant-text", "done"]);
+    expect(textOf(retried.events)).toBe("You said: cut");
     assertConfined(h, [client]);
   });
 
