@@ -7,6 +7,7 @@ export default defineConfig({
     "backend/index": "src/backend/index.ts",
     "backend/redis": "src/backend/redis.ts",
     "backend/direct": "src/backend/direct.ts",
+    "backend/cli": "src/backend/cli.ts",
     "simulator/index": "src/simulator/index.ts",
     "simulator/bin": "src/simulator/bin.ts",
   },
@@ -15,5 +16,5 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: "es2022",
-  external: ["react", "react-dom", "express", "redis"],
+  external: ["react", "react-dom", "express", "redis", "@openai/codex"],
 });

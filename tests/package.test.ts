@@ -18,6 +18,7 @@ const expected: Record<string, string[]> = {
   "./backend": ["createCodexHandler", "handleCodexRequest", "createCodexRouter", "createNodeHandler", "createMemorySessionStore", "CodexError"],
   "./backend/redis": ["createRedisSessionStore"],
   "./backend/direct": ["directRunner"],
+  "./backend/cli": ["cliRunner", "sanitizeCliText"],
   "./simulator": ["startSimulator"],
 };
 
