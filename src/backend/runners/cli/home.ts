@@ -18,7 +18,9 @@ export interface CliSessionState {
 }
 
 const KEY = "cli";
-const NAME = /^s-[a-f0-9]{32}$/;
+/** The only names of session folders this runner makes (and the only ones its sweep removes). */
+export const HOME_NAME = /^s-[a-f0-9]{32}$/;
+const NAME = HOME_NAME;
 
 export function readState(data: SessionData): CliSessionState | undefined {
   const value = data[KEY];

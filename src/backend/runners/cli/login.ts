@@ -29,7 +29,11 @@ export class DeviceLogins {
   private readonly entries = new Map<string, Entry>();
   private readonly starting = new Map<string, Promise<Entry>>();
 
-  constructor(private readonly opts: ResolvedCliOptions) {}
+  /** `onSpawn` learns of each login child and the folder it works in (the sweep spares that folder). */
+  constructor(
+    private readonly opts: ResolvedCliOptions,
+    private readonly onSpawn: (name: string, proc: CliProcess) => void = () => undefined,
+  ) {}
 
   async start(ctx: RunnerContext): Promise<DeviceLoginResult> {
     const state = readState(ctx.data);
@@ -108,6 +112,7 @@ export class DeviceLogins {
     } catch {
       throw new CodexError("UPSTREAM_UNAVAILABLE", "The codex CLI could not be started.");
     }
+    this.onSpawn(name, proc);
     const printed = await this.waitForCode(proc);
     if (!printed) {
       await proc.stop(this.opts.timeouts.killGraceMs);

@@ -2,6 +2,7 @@
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { CodexLogger } from "../../audit.js";
 
 /** Rewrites a command line before it is spawned (e.g. to run the CLI inside `unshare -n`). */
 export type CommandWrapper = (command: string, args: string[]) => [string, string[]];
@@ -45,6 +46,17 @@ export interface CliRunnerOptions {
   timeouts?: CliRunnerTimeouts;
   /** `codex exec` processes allowed at once across all sessions; more are refused with RATE_LIMITED. Default 4. */
   maxConcurrentRuns?: number;
+  /**
+   * A session folder unused for longer than this is removed by the sweep (its tokens with it).
+   * Set it to your session store's absolute timeout (`absoluteTimeoutMs`). Default 7 days (the stores' default).
+   */
+  maxSessionAgeMs?: number;
+  /** How often the sweep runs, in ms (unref'd timer; `0` turns the timer off, `sweep()` still works). Default 1 hour. */
+  sweepIntervalMs?: number;
+  /** Entries of `homeRoot` one sweep looks at; the next sweep goes on from there. Default 1,000. */
+  sweepBatchSize?: number;
+  /** Receives sweep failures (a message and an error code; no path, no token). Default: none. */
+  logger?: CodexLogger;
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
 }
@@ -62,6 +74,10 @@ export interface ResolvedCliOptions {
   model: string | undefined;
   timeouts: Required<CliRunnerTimeouts>;
   maxConcurrentRuns: number;
+  maxSessionAgeMs: number;
+  sweepIntervalMs: number;
+  sweepBatchSize: number;
+  logger: CodexLogger | undefined;
   now: () => number;
 }
 
@@ -84,6 +100,15 @@ export const MAX_INSTRUCTIONS = 32_000;
 
 /** A model name safe to pass as one argument (no leading dash, no spaces). */
 export const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Longest delay a Node timer takes (about 24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function checkCount(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw new TypeError(`cliRunner: ${name} must be an integer from ${min} to ${max}`);
+  return value;
+}
 
 function checkUrl(name: string, url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
@@ -146,6 +171,10 @@ export function resolveCliOptions(options: CliRunnerOptions = {}): ResolvedCliOp
       killGraceMs: t.killGraceMs ?? 2_000,
     },
     maxConcurrentRuns: max,
+    maxSessionAgeMs: checkCount("maxSessionAgeMs", options.maxSessionAgeMs ?? 7 * DAY_MS, 1),
+    sweepIntervalMs: checkCount("sweepIntervalMs", options.sweepIntervalMs ?? 60 * 60_000, 0, MAX_TIMER_MS),
+    sweepBatchSize: checkCount("sweepBatchSize", options.sweepBatchSize ?? 1_000, 1),
+    logger: options.logger,
     now: options.now ?? Date.now,
   };
 }

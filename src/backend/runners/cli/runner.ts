@@ -6,11 +6,18 @@ import { ensureHome, forgetLogin, homePath, readAccount, readState, removeHome, 
 import { DeviceLogins } from "./login.js";
 import { cliEnv, MAX_INSTRUCTIONS, MODEL_PATTERN, resolveCliOptions, type CliRunnerOptions, type ResolvedCliOptions } from "./options.js";
 import { spawnCli, type CliProcess } from "./spawn.js";
+import { HomeSweeper, touchHome } from "./sweep.js";
 
 /** A CodexRunner that can also stop every CLI process it started (for shutdown and tests). */
 export interface CliRunner extends CodexRunner {
-  /** Kill every login and run child of this runner. Session folders stay (sessions may outlive the process). */
+  /** Kill every login and run child of this runner and stop the sweep timer. Session folders stay (sessions may outlive the process). */
   close(): Promise<void>;
+  /**
+   * Remove abandoned session folders now: up to `sweepBatchSize` entries of `homeRoot`, each a
+   * session folder (`s-<32 hex>`, a real directory, no symlink) unused for over `maxSessionAgeMs`
+   * and with no login or run child of this runner. Resolves with the number removed.
+   */
+  sweep(): Promise<number>;
 }
 
 /**
@@ -18,6 +25,13 @@ export interface CliRunner extends CodexRunner {
  * with `codex login --device-auth`, turns with `codex exec --json`, logout with
  * `codex logout`. Tokens stay in each session's own CODEX_HOME/auth.json, written by
  * the CLI; the session data holds only the folder's name. Node only.
+ *
+ * Every use of a session touches its folder (at most once a minute). A folder
+ * unused for over `maxSessionAgeMs` (default 7 days: set it to the session
+ * store's absolute timeout) belonged to a session that expired without a
+ * logout; the runner removes it, tokens and all, in a sweep at construction and
+ * then every `sweepIntervalMs` (default 1 hour, unref'd timer), or when the app
+ * calls `sweep()` itself.
  *
  * @example
  * const handler = createCodexHandler({
@@ -27,9 +41,24 @@ export interface CliRunner extends CodexRunner {
  */
 export function cliRunner(options: CliRunnerOptions = {}): CliRunner {
   const opts = resolveCliOptions(options);
-  const logins = new DeviceLogins(opts);
+  // Folder name → its live child processes (login, run, logout): the sweep never removes those.
+  const working = new Map<string, number>();
+  const hold = (name: string, proc: CliProcess) => {
+    working.set(name, (working.get(name) ?? 0) + 1);
+    void proc.exited.then(() => {
+      const left = (working.get(name) ?? 1) - 1;
+      if (left > 0) working.set(name, left);
+      else working.delete(name);
+    });
+  };
+  const logins = new DeviceLogins(opts, hold);
   const runs = new Map<string, Set<CliProcess>>();
   let active = 0;
+  const sweeper = new HomeSweeper(opts, (name) => working.has(name));
+  const touch = (ctx: RunnerContext) => {
+    const state = readState(ctx.data);
+    if (state) touchHome(opts, state.home);
+  };
 
   const track = (id: string) => (proc: CliProcess) => {
     const set = runs.get(id) ?? new Set<CliProcess>();
@@ -43,6 +72,7 @@ export function cliRunner(options: CliRunnerOptions = {}): CliRunner {
 
   async function* run(ctx: RunnerContext, prompt: string, signal: AbortSignal, runOptions: RunOptions = {}): AsyncGenerator<RunEvent> {
     const state = readState(ctx.data);
+    touch(ctx);
     const home = state ? homePath(opts.homeRoot, state.home) : undefined;
     if (!state || !home || !readAccount(home)) {
       yield { type: "error", code: "NOT_AUTHENTICATED", error: "Sign in first." };
@@ -72,6 +102,7 @@ export function cliRunner(options: CliRunnerOptions = {}): CliRunner {
       const session = ensureHome(opts.homeRoot, state.home);
       const turn = { model, instructions: runOptions.instructions };
       const onProcess = (proc: CliProcess) => {
+        hold(state.home, proc);
         track(ctx.id)(proc);
         void proc.exited.then(release);
       };
@@ -83,25 +114,35 @@ export function cliRunner(options: CliRunnerOptions = {}): CliRunner {
 
   async function logout(ctx: RunnerContext): Promise<void> {
     const state = readState(ctx.data);
+    touch(ctx);
     await logins.stop(ctx.id);
     await Promise.all([...(runs.get(ctx.id) ?? [])].map((proc) => proc.stop(opts.timeouts.killGraceMs)));
     writeState(ctx.data, undefined);
     if (!state) return;
     const home = homePath(opts.homeRoot, state.home);
     try {
-      if (readAccount(home)) await revoke(opts, home);
+      if (readAccount(home)) await revoke(opts, home, (proc) => hold(state.home, proc));
     } finally {
       forgetLogin(home);
       removeHome(opts.homeRoot, state.home);
     }
   }
 
+  sweeper.start();
   return {
-    startDeviceLogin: (ctx) => logins.start(ctx),
-    getStatus: async (ctx) => logins.status(ctx),
+    startDeviceLogin: async (ctx) => {
+      touch(ctx);
+      return logins.start(ctx);
+    },
+    getStatus: async (ctx) => {
+      touch(ctx);
+      return logins.status(ctx);
+    },
     run,
     logout,
+    sweep: () => sweeper.sweep(),
     async close() {
+      sweeper.stop();
       await logins.stopAll();
       await Promise.all([...runs.values()].flatMap((set) => [...set].map((proc) => proc.stop(opts.timeouts.killGraceMs))));
     },
@@ -109,13 +150,14 @@ export function cliRunner(options: CliRunnerOptions = {}): CliRunner {
 }
 
 /** `codex logout`: revokes upstream (the CLI ignores its failure) and deletes auth.json; bounded in time. */
-async function revoke(opts: ResolvedCliOptions, home: string): Promise<void> {
+async function revoke(opts: ResolvedCliOptions, home: string, hold: (proc: CliProcess) => void): Promise<void> {
   let proc: CliProcess;
   try {
     proc = spawnCli(opts, ["logout"], cliEnv(opts, home), home);
   } catch {
     return;
   }
+  hold(proc);
   const timer = setTimeout(() => void proc.stop(opts.timeouts.killGraceMs), opts.timeouts.logoutMs);
   try {
     await proc.exited;
