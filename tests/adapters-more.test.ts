@@ -1,0 +1,220 @@
+import { createServer, type IncomingMessage, type RequestListener } from "node:http";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import Fastify from "fastify";
+import { Hono } from "hono";
+import { afterEach, describe, expect, it } from "vitest";
+import type { CodexAuditEvent } from "../src/backend/audit.js";
+import { codexFastify, type CodexFastifyOptions } from "../src/backend/adapters/fastify.js";
+import { codexHono } from "../src/backend/adapters/hono.js";
+import { createCodexRouteHandlers, type CodexRouteHandlers } from "../src/backend/adapters/next.js";
+import { serveNodeRequest } from "../src/backend/adapters/node.js";
+import { createCodexHandler } from "../src/backend/handler.js";
+import type { CodexHandlerOptions } from "../src/backend/options.js";
+import { describeAdapter, type StartedServer } from "./adapter-suite.js";
+import { createScriptedRunner, send } from "./adapter-runner.js";
+
+/** A Hono app on @hono/node-server: the codex middleware (under app.all or a bare app.use) and a route of its own. */
+function startHono(options: CodexHandlerOptions, mount: "all" | "use" = "all"): Promise<StartedServer> {
+  const app = new Hono();
+  if (mount === "all") app.all("/api/codex/*", codexHono(options));
+  else app.use(codexHono(options));
+  app.get("/other", (c) => c.json({ other: true }));
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info: AddressInfo) => {
+      resolve({
+        baseUrl: `http://127.0.0.1:${info.port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            if ("closeAllConnections" in server) server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+/** A Fastify app with the codex plugin and one JSON route of its own (Fastify's parser stays on for it). */
+async function startFastify(options: CodexFastifyOptions): Promise<StartedServer> {
+  const app = Fastify();
+  await app.register(codexFastify, options);
+  app.post("/other", async (request) => ({ echoed: request.body }));
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: async () => {
+      app.server.closeAllConnections();
+      await app.close();
+    },
+  };
+}
+
+/**
+ * Next.js calls an App Router route handler with a Web Request (and `{ params }`)
+ * and streams its Response; next is not installed here, so node:http and our
+ * Node helpers play that part. In front, a proxy appends the peer address to
+ * X-Forwarded-For, as a platform like Vercel does, since Next passes no peer IP.
+ */
+function nextLikeListener(routes: CodexRouteHandlers, proxy = true): RequestListener {
+  const byMethod: Record<string, CodexRouteHandlers[keyof CodexRouteHandlers] | undefined> = { ...routes };
+  return (req, res) => {
+    const route = byMethod[req.method ?? ""];
+    if (!route) {
+      res.writeHead(405).end(); // Next answers methods the route does not export itself
+      return;
+    }
+    if (proxy) appendForwardedFor(req);
+    const params = Promise.resolve({ path: (req.url ?? "").split("?")[0]?.split("/").slice(3) });
+    const call = route as (request: Request, context: unknown) => Promise<Response>;
+    void serveNodeRequest((request) => call(request, { params }), req, res).catch(() => res.destroy());
+  };
+}
+
+function appendForwardedFor(req: IncomingMessage): void {
+  const peer = req.socket.remoteAddress ?? "";
+  const prior = req.headers["x-forwarded-for"];
+  req.headers["x-forwarded-for"] = prior ? `${String(prior)}, ${peer}` : peer;
+}
+
+async function listen(listener: RequestListener): Promise<StartedServer> {
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describeAdapter("Hono (@hono/node-server)", (options) => startHono(options));
+describeAdapter("Hono mounted with a bare app.use", (options) => startHono(options, "use"));
+describeAdapter("Fastify", (options) => startFastify(options));
+describeAdapter("Next.js route handlers (served by node:http + the Node helpers, behind a proxy, trustProxy: true)", (options) =>
+  listen(nextLikeListener(createCodexRouteHandlers({ ...options, trustProxy: true }))),
+);
+
+const SECRET = "adapters-more-Secret-7Yc2Nq5Wd8Hk3Tz";
+const started: StartedServer[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
+});
+async function track(server: Promise<StartedServer>): Promise<string> {
+  const s = await server;
+  started.push(s);
+  return s.baseUrl;
+}
+function options(extra: Partial<CodexHandlerOptions> = {}): CodexHandlerOptions {
+  return { runner: createScriptedRunner(), cookieSecret: SECRET, rateLimits: false, ...extra };
+}
+/** Options whose audit events land in the returned list. */
+function audited(extra: Partial<CodexHandlerOptions> = {}) {
+  const events: CodexAuditEvent[] = [];
+  return { events, options: options({ ...extra, onEvent: (event) => events.push(event) }) };
+}
+const createdIp = (events: CodexAuditEvent[]) => events.find((e) => e.type === "session_created")?.clientIp;
+
+describe("Hono adapter", () => {
+  it("passes requests outside the base path on to the app's own routes when mounted with app.use", async () => {
+    const base = await track(startHono(options(), "use"));
+    const res = await send(`${base}/other`);
+    expect(res.status).toBe(200);
+    expect(res.json()).toEqual({ other: true });
+  });
+
+  it("passes no client IP off Node (a Workers-style fetch), and the proxy's entry with trustProxy", async () => {
+    const call = async (extra: Partial<CodexHandlerOptions>) => {
+      const { events, options: opts } = audited(extra);
+      const app = new Hono().all("/api/codex/*", codexHono(opts));
+      const res = await app.fetch(
+        new Request("https://app.example/api/codex/session", {
+          method: "POST",
+          headers: { origin: "https://app.example", "x-forwarded-for": "203.0.113.7, 198.51.100.2" },
+        }),
+      );
+      expect(res.status).toBe(200);
+      return createdIp(events);
+    };
+    expect(await call({})).toBeUndefined();
+    expect(await call({ trustProxy: true })).toBe("198.51.100.2");
+  });
+
+  it("serves a handler built beforehand under its own base path", async () => {
+    const handler = createCodexHandler(options({ basePath: "/auth" }));
+    const app = new Hono().use(codexHono(handler, { basePath: "/auth" })).get("/api/codex/session", (c) => c.text("app's"));
+    const answer = await app.fetch(new Request("https://app.example/auth/session", { method: "POST", headers: { origin: "https://app.example" } }));
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ ok: true });
+    expect(await (await app.fetch(new Request("https://app.example/api/codex/session"))).text()).toBe("app's");
+  });
+});
+
+describe("Fastify plugin", () => {
+  it("leaves Fastify's JSON parsing on for the app's own routes", async () => {
+    const base = await track(startFastify(options()));
+    const res = await send(`${base}/other`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"a":1}' });
+    expect(res.status).toBe(200);
+    expect(res.json()).toEqual({ echoed: { a: 1 } });
+  });
+
+  it("answers a malformed content type with the contract's 415, not Fastify's own error", async () => {
+    const base = await track(startFastify(options()));
+    const res = await send(`${base}/api/codex/run/stream`, {
+      method: "POST",
+      headers: { origin: base, "content-type": "not a type" },
+      body: "{}",
+    });
+    expect(res.status).toBe(415);
+    expect(res.json()).toMatchObject({ code: "UNSUPPORTED_MEDIA_TYPE" });
+  });
+
+  it("refuses to register under a prefix, where its routes and the handler's base path would disagree", async () => {
+    const app = Fastify();
+    try {
+      await expect(app.register(codexFastify, { ...options(), prefix: "/app" }).ready()).rejects.toThrow(/without a prefix/);
+    } finally {
+      await app.close().catch(() => {});
+    }
+  });
+
+  it("serves a handler built beforehand under its own base path", async () => {
+    const handler = createCodexHandler(options({ basePath: "/auth" }));
+    const base = await track(startFastify({ handler, basePath: "/auth" }));
+    const res = await send(`${base}/auth/session`, { method: "POST", headers: { origin: base } });
+    expect(res.status).toBe(200);
+    expect((await send(`${base}/auth/nope`)).json()).toMatchObject({ code: "NOT_FOUND" });
+  });
+});
+
+describe("Next.js route handlers", () => {
+  it("pass no client IP without trustProxy, even when the client sends X-Forwarded-For", async () => {
+    const { events, options: opts } = audited();
+    const base = await track(listen(nextLikeListener(createCodexRouteHandlers(opts), false)));
+    const res = await send(`${base}/api/codex/session`, { method: "POST", headers: { origin: base, "x-forwarded-for": "203.0.113.7" } });
+    expect(res.status).toBe(200);
+    expect(createdIp(events)).toBeUndefined();
+  });
+
+  it("answer with the contract whichever export Next calls: GET, POST or OPTIONS", async () => {
+    const routes = createCodexRouteHandlers(options({ allowedOrigins: ["https://app.example"] }));
+    const status = await routes.GET(new Request("https://app.example/api/codex/status"));
+    expect(status.status).toBe(401);
+    expect(await status.json()).toMatchObject({ code: "NO_SESSION" });
+    const wrong = await routes.POST(
+      new Request("https://app.example/api/codex/status", { method: "POST", headers: { origin: "https://app.example" } }),
+    );
+    expect(await wrong.json()).toMatchObject({ code: "METHOD_NOT_ALLOWED" });
+    const preflight = await routes.OPTIONS(
+      new Request("https://app.example/api/codex/session", {
+        method: "OPTIONS",
+        headers: { origin: "https://app.example", "access-control-request-method": "POST" },
+      }),
+    );
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example");
+  });
+});
