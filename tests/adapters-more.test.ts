@@ -15,13 +15,17 @@ import { describeAdapter, type StartedServer } from "./adapter-suite.js";
 import { createScriptedRunner, send } from "./adapter-runner.js";
 
 /** A Hono app on @hono/node-server: the codex middleware (under app.all or a bare app.use) and a route of its own. */
-function startHono(options: CodexHandlerOptions, mount: "all" | "use" = "all"): Promise<StartedServer> {
+function startHono(
+  options: CodexHandlerOptions,
+  mount: "all" | "use" = "all",
+  overrideGlobalObjects = true,
+): Promise<StartedServer> {
   const app = new Hono();
   if (mount === "all") app.all("/api/codex/*", codexHono(options));
   else app.use(codexHono(options));
   app.get("/other", (c) => c.json({ other: true }));
   return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info: AddressInfo) => {
+    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1", overrideGlobalObjects }, (info: AddressInfo) => {
       resolve({
         baseUrl: `http://127.0.0.1:${info.port}`,
         close: () =>
@@ -91,6 +95,8 @@ async function listen(listener: RequestListener): Promise<StartedServer> {
   };
 }
 
+// First, while the globals are still undici's: node-server's default replaces global Request/Response for the process.
+describeAdapter("Hono (@hono/node-server, overrideGlobalObjects: false)", (options) => startHono(options, "all", false));
 describeAdapter("Hono (@hono/node-server)", (options) => startHono(options));
 describeAdapter("Hono mounted with a bare app.use", (options) => startHono(options, "use"));
 describeAdapter("Fastify", (options) => startFastify(options));
