@@ -8,6 +8,9 @@ export default defineConfig({
     "backend/redis": "src/backend/redis.ts",
     "backend/direct": "src/backend/direct.ts",
     "backend/cli": "src/backend/cli.ts",
+    "backend/next": "src/backend/next.ts",
+    "backend/fastify": "src/backend/fastify.ts",
+    "backend/hono": "src/backend/hono.ts",
     "simulator/index": "src/simulator/index.ts",
     "simulator/bin": "src/simulator/bin.ts",
   },
@@ -16,5 +19,5 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: "es2022",
-  external: ["react", "react-dom", "express", "redis", "@openai/codex"],
+  external: ["react", "react-dom", "express", "redis", "@openai/codex", "hono", "fastify"],
 });

@@ -19,6 +19,9 @@ const expected: Record<string, string[]> = {
   "./backend/redis": ["createRedisSessionStore"],
   "./backend/direct": ["directRunner"],
   "./backend/cli": ["cliRunner", "sanitizeCliText"],
+  "./backend/next": ["createCodexRouteHandlers"],
+  "./backend/fastify": ["codexFastify"],
+  "./backend/hono": ["codexHono"],
   "./simulator": ["startSimulator"],
 };
 
