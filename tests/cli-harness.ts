@@ -7,41 +7,18 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection, createServer, type Server } from "node:net";
+import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createCodexHandler, type CodexHandler } from "../src/backend/handler.js";
 import { cliRunner, type CliRunner, type CliRunnerOptions } from "../src/backend/cli.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../src/simulator/index.js";
 import { Client } from "./direct-harness.js";
-import { canUseNetns } from "./helpers/codex-cli.js";
+import { canUseNetns, RELAY_SCRIPT, unixBridge } from "./helpers/codex-cli.js";
 
 const SECRET = "k7#Qp2!vZ9@mW4$rT8^yB1&nL6*hD3%x";
 export const CODEX_BIN = resolve("node_modules/.bin/codex");
 
-/** Inside the namespace: bring up listeners on the simulator's port that relay to the Unix socket, then exec the command. */
-const RELAY = `
-const net = require("node:net");
-const { spawn } = require("node:child_process");
-const [port, socketPath, ...command] = process.argv.slice(2);
-function relay(client) {
-  const upstream = net.createConnection(socketPath);
-  client.pipe(upstream).pipe(client);
-  const drop = () => { client.destroy(); upstream.destroy(); };
-  client.on("error", drop);
-  upstream.on("error", drop);
-}
-const listening = ["127.0.0.1", "::1"].map((host) => new Promise((done) => {
-  const server = net.createServer(relay);
-  server.once("error", () => done());
-  server.listen(Number(port), host, () => done());
-}));
-Promise.all(listening).then(() => {
-  const child = spawn(command[0], command.slice(1), { stdio: "inherit" });
-  for (const signal of ["SIGTERM", "SIGINT"]) process.on(signal, () => child.kill(signal));
-  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
-});
-`;
 
 export interface CliHarness {
   sim: Simulator;
@@ -62,19 +39,6 @@ export interface CliHarness {
   close(): Promise<void>;
 }
 
-function bridge(socketPath: string, port: number): Promise<Server> {
-  const server = createServer((client) => {
-    const upstream = createConnection({ host: "127.0.0.1", port });
-    client.pipe(upstream).pipe(client);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("error", drop);
-    upstream.on("error", drop);
-  });
-  return new Promise((done) => server.listen(socketPath, () => done(server)));
-}
 
 export function processesMatching(text: string): number[] {
   const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
@@ -99,8 +63,8 @@ export async function startCliHarness(
   if (isolatedNetwork) {
     const socketPath = join(dir, "sim.sock");
     const relayPath = join(dir, "relay.cjs");
-    writeFileSync(relayPath, RELAY);
-    relayServer = await bridge(socketPath, Number(port));
+    writeFileSync(relayPath, RELAY_SCRIPT);
+    relayServer = await unixBridge(socketPath, Number(port));
     wrap = (command, args) => [
       "unshare",
       ["-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', process.execPath, relayPath, port, socketPath, command, ...args],

@@ -62,7 +62,7 @@ export function canUseNetns(): boolean {
  * Runs inside the namespace: listen on the simulator's port (127.0.0.1 and ::1), relay each
  * connection to the Unix socket, then run the CLI and exit with its status.
  */
-const RELAY_SCRIPT = `
+export const RELAY_SCRIPT = `
 const net = require("node:net");
 const { spawn } = require("node:child_process");
 const [port, socketPath, ...command] = process.argv.slice(2);
@@ -113,7 +113,7 @@ export interface CodexCliSession {
 }
 
 /** Forward a Unix socket to the simulator's TCP port (the namespace's only way out). */
-async function unixBridge(socketPath: string, port: number): Promise<Server> {
+export async function unixBridge(socketPath: string, port: number): Promise<Server> {
   const server = createServer((client) => {
     const upstream = createConnection({ host: "127.0.0.1", port });
     client.pipe(upstream).pipe(client);
