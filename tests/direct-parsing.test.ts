@@ -4,7 +4,8 @@ import { mapUpstreamReply, safeMessage, toErrorEvent } from "../src/backend/runn
 import { chooseModels, parseModels } from "../src/backend/runners/direct/models.js";
 import { responsesBody } from "../src/backend/runners/direct/responses.js";
 import { interpret, usageOf } from "../src/backend/runners/direct/sse.js";
-import { decodeJwtClaims, identityFromIdToken, tokensFromGrant } from "../src/backend/runners/direct/tokens.js";
+import { tokensFromGrant } from "../src/backend/runners/direct/tokens.js";
+import { decodeJwtClaims, identityFromIdToken } from "../src/backend/runners/id-token.js";
 import { resolveOptions } from "../src/backend/runners/direct/options.js";
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
@@ -35,6 +36,12 @@ describe("JWT claims (no signature check, as the CLI)", () => {
     expect(decodeJwtClaims("not-a-jwt")).toBeUndefined();
     expect(decodeJwtClaims("a.%%%.c")).toBeUndefined();
     expect(identityFromIdToken("garbage")).toEqual({ account: { email: null, name: null, planType: null }, accountId: null });
+  });
+
+  it("treats an empty email claim as no email, falling back to the profile's (both runners share this)", () => {
+    const token = jwt({ email: "", "https://api.openai.com/profile": { email: "p@example.com" } });
+    expect(identityFromIdToken(token).account.email).toBe("p@example.com");
+    expect(identityFromIdToken(undefined).account.email).toBeNull();
   });
 
   it("keeps the previous refresh token and identity when a refresh answer omits them", () => {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Account } from "../../../contract.js";
 import { CodexError } from "../../errors.js";
 import type { SessionData } from "../../runner.js";
+import { identityFromIdToken } from "../id-token.js";
 
 /** What the CLI runner keeps in a session's data. Never a token. */
 export interface CliSessionState {
@@ -87,36 +88,12 @@ function readAuthFile(home: string): AuthFile | undefined {
   }
 }
 
-/** Claims of a JWT's payload; the signature is not checked (the CLI does not either). */
-function claimsOf(jwt: unknown): Record<string, unknown> | undefined {
-  if (typeof jwt !== "string") return undefined;
-  const payload = jwt.split(".")[1];
-  if (!payload) return undefined;
-  try {
-    const json: unknown = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
-    return json !== null && typeof json === "object" ? (json as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const str = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined);
-const rec = (value: unknown): Record<string, unknown> | undefined =>
-  value !== null && typeof value === "object" ? (value as Record<string, unknown>) : undefined;
-
 /** The signed-in account from auth.json's id_token claims; undefined when there is no usable login. */
 export function readAccount(home: string): Account | undefined {
   const auth = readAuthFile(home);
   const tokens = auth?.tokens;
   if (!tokens || typeof tokens.access_token !== "string" || typeof tokens.refresh_token !== "string") return undefined;
-  const claims = claimsOf(tokens.id_token) ?? {};
-  const profile = rec(claims["https://api.openai.com/profile"]);
-  const openai = rec(claims["https://api.openai.com/auth"]);
-  return {
-    email: str(claims.email) ?? str(profile?.email) ?? null,
-    name: str(claims.name) ?? null,
-    planType: str(openai?.chatgpt_plan_type) ?? null,
-  };
+  return identityFromIdToken(tokens.id_token).account;
 }
 
 /** The session's tokens and their long pieces, to scrub from anything the agent prints. */

@@ -1,9 +1,7 @@
-/** Token grants and JWT claims, narrowed from unknown JSON. Signatures are not checked (as the CLI). */
+/** Token grants, narrowed from unknown JSON; claims come from the shared id-token module. */
 import type { Account } from "../../../contract.js";
+import { decodeJwtClaims, identityFromIdToken } from "../id-token.js";
 import { asNumber, asRecord, asString } from "./http.js";
-
-const AUTH_CLAIM = "https://api.openai.com/auth";
-const PROFILE_CLAIM = "https://api.openai.com/profile";
 
 /** What a session keeps of a login. Lives only in the sealed session data. */
 export interface StoredTokens {
@@ -16,40 +14,6 @@ export interface StoredTokens {
   /** Sent as `chatgpt-account-id`; never shown to the browser. */
   accountId: string | null;
   account: Account;
-}
-
-function base64UrlDecode(part: string): string {
-  const base64 = part.replace(/-/g, "+").replace(/_/g, "/");
-  const padded = base64 + "=".repeat((4 - (base64.length % 4)) % 4);
-  const binary = atob(padded);
-  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
-  return new TextDecoder().decode(bytes);
-}
-
-/** The claims of a JWT's payload, or undefined when it is not a JWT. */
-export function decodeJwtClaims(token: string): Record<string, unknown> | undefined {
-  const parts = token.split(".");
-  if (parts.length !== 3 || !parts[1]) return undefined;
-  try {
-    return asRecord(JSON.parse(base64UrlDecode(parts[1])));
-  } catch {
-    return undefined;
-  }
-}
-
-/** The display identity and account id an id_token names. */
-export function identityFromIdToken(idToken: string): { account: Account; accountId: string | null } {
-  const claims = decodeJwtClaims(idToken) ?? {};
-  const auth = asRecord(claims[AUTH_CLAIM]) ?? {};
-  const profile = asRecord(claims[PROFILE_CLAIM]) ?? {};
-  return {
-    account: {
-      email: asString(claims.email) ?? asString(profile.email) ?? null,
-      name: asString(claims.name) ?? null,
-      planType: asString(auth.chatgpt_plan_type) ?? null,
-    },
-    accountId: asString(auth.chatgpt_account_id) ?? null,
-  };
 }
 
 /** Epoch ms the access token expires: `expires_in` when given, else its `exp` claim, else in an hour. */

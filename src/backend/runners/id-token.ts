@@ -1,0 +1,48 @@
+/**
+ * JWT claims and the display identity of an OpenAI id_token, shared by both
+ * runners. Signatures are not checked (the codex CLI does not either); no
+ * `node:` import, so the direct runner stays usable on edge runtimes.
+ */
+import type { Account } from "../../contract.js";
+
+const AUTH_CLAIM = "https://api.openai.com/auth";
+const PROFILE_CLAIM = "https://api.openai.com/profile";
+
+const record = (value: unknown): Record<string, unknown> | undefined =>
+  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+// An empty claim names nobody.
+const text = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined);
+
+function base64UrlDecode(part: string): string {
+  const base64 = part.replace(/-/g, "+").replace(/_/g, "/");
+  const padded = base64 + "=".repeat((4 - (base64.length % 4)) % 4);
+  const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+  return new TextDecoder().decode(bytes);
+}
+
+/** The claims of a JWT's payload, or undefined when it is not a JWT. */
+export function decodeJwtClaims(token: unknown): Record<string, unknown> | undefined {
+  if (typeof token !== "string") return undefined;
+  const parts = token.split(".");
+  if (parts.length !== 3 || !parts[1]) return undefined;
+  try {
+    return record(JSON.parse(base64UrlDecode(parts[1])));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The display identity and account id an id_token names (all null when it names none). */
+export function identityFromIdToken(idToken: unknown): { account: Account; accountId: string | null } {
+  const claims = decodeJwtClaims(idToken) ?? {};
+  const auth = record(claims[AUTH_CLAIM]) ?? {};
+  const profile = record(claims[PROFILE_CLAIM]) ?? {};
+  return {
+    account: {
+      email: text(claims.email) ?? text(profile.email) ?? null,
+      name: text(claims.name) ?? null,
+      planType: text(auth.chatgpt_plan_type) ?? null,
+    },
+    accountId: text(auth.chatgpt_account_id) ?? null,
+  };
+}
