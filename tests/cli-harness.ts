@@ -14,7 +14,7 @@ import { createCodexHandler, type CodexHandler } from "../src/backend/handler.js
 import { cliRunner, type CliRunner, type CliRunnerOptions } from "../src/backend/cli.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../src/simulator/index.js";
 import { Client } from "./direct-harness.js";
-import { canUseNetns, RELAY_SCRIPT, unixBridge } from "./helpers/codex-cli.js";
+import { canUseNetns, NO_INTERNET_ENV, RELAY_SCRIPT, unixBridge } from "./helpers/codex-cli.js";
 
 const SECRET = "k7#Qp2!vZ9@mW4$rT8^yB1&nL6*hD3%x";
 export const CODEX_BIN = resolve("node_modules/.bin/codex");
@@ -70,7 +70,6 @@ export async function startCliHarness(
       ["-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', process.execPath, relayPath, port, socketPath, command, ...args],
     ];
   }
-  const dead = "http://127.0.0.1:9";
   const options: CliRunnerOptions = {
     codexPath: CODEX_BIN,
     homeRoot,
@@ -78,15 +77,7 @@ export async function startCliHarness(
     // Two origins on purpose: with one, workspace routing sends the turn to chatgpt.com.
     chatgptBaseUrl: `http://127.0.0.1:${port}/backend-api/`,
     openaiBaseUrl: `http://localhost:${port}/backend-api/codex`,
-    env: {
-      HTTPS_PROXY: dead,
-      HTTP_PROXY: dead,
-      ALL_PROXY: dead,
-      https_proxy: dead,
-      http_proxy: dead,
-      NO_PROXY: "127.0.0.1,localhost",
-      no_proxy: "127.0.0.1,localhost",
-    },
+    env: { ...NO_INTERNET_ENV },
     wrap,
     timeouts: { loginStartMs: 15_000, execIdleMs: 20_000, execTotalMs: 30_000, logoutMs: 10_000, killGraceMs: 1_000 },
     ...runnerOptions,

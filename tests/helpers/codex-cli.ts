@@ -128,6 +128,18 @@ export async function unixBridge(socketPath: string, port: number): Promise<Serv
   return server;
 }
 
+const DEAD_PROXY = "http://127.0.0.1:9";
+/** Proxy settings that send anything not on loopback to a dead port: the CLI can only reach the simulator. */
+export const NO_INTERNET_ENV: Readonly<Record<string, string>> = {
+  HTTPS_PROXY: DEAD_PROXY,
+  HTTP_PROXY: DEAD_PROXY,
+  ALL_PROXY: DEAD_PROXY,
+  https_proxy: DEAD_PROXY,
+  http_proxy: DEAD_PROXY,
+  NO_PROXY: "127.0.0.1,localhost",
+  no_proxy: "127.0.0.1,localhost",
+};
+
 /** Create a session: temp CODEX_HOME, dead proxies, and (if possible) a private network namespace. */
 export async function createCodexSession(simUrl: string): Promise<CodexCliSession> {
   const home = mkdtempSync(join(tmpdir(), "codex-cli-"));
@@ -139,18 +151,11 @@ export async function createCodexSession(simUrl: string): Promise<CodexCliSessio
     bridge = await unixBridge(socketPath, port);
     writeFileSync(join(home, "relay.cjs"), RELAY_SCRIPT);
   }
-  const dead = "http://127.0.0.1:9";
   const env: NodeJS.ProcessEnv = {
     PATH: process.env["PATH"],
     HOME: home,
     CODEX_HOME: home,
-    HTTPS_PROXY: dead,
-    HTTP_PROXY: dead,
-    ALL_PROXY: dead,
-    https_proxy: dead,
-    http_proxy: dead,
-    NO_PROXY: "127.0.0.1,localhost",
-    no_proxy: "127.0.0.1,localhost",
+    ...NO_INTERNET_ENV,
     CODEX_REVOKE_TOKEN_URL_OVERRIDE: `${simUrl}/oauth/revoke`,
     NO_COLOR: "1",
     TERM: "dumb",
