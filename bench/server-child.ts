@@ -3,9 +3,9 @@
  * framework (Express 5 or node:http) serving a trivial route and three codex
  * handlers: `/api/codex` (one signed-in session), `/full/api/codex` (the same
  * plus `idleSessions` idle ones), `/fresh/api/codex` (for POST /session floods),
- * `/constant` (a handler that only returns a constant Response: the adapter's
- * floor for any handler) and `/known` (the same answer made as the codex handler
- * makes its JSON, so the adapters' direct write applies: the floor for our routes).
+ * and `/constant` (a Web handler of one's own that only returns a constant
+ * Response: what the adapter costs a handler that is not ours, which gets a
+ * real Request and has its Response streamed back).
  */
 import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,7 +13,6 @@ import express from "express";
 import { createCodexRouter } from "../src/backend/adapters/express.js";
 import { serveNodeRequest } from "../src/backend/adapters/node.js";
 import { createCodexHandler, type CodexHandler } from "../src/backend/handler.js";
-import { jsonResponse } from "../src/backend/responses.js";
 import type { CodexRunner } from "../src/backend/runner.js";
 
 export interface ChildConfig {
@@ -37,9 +36,6 @@ const PREFIXES = ["", "/full", "/fresh"] as const;
 /** The least a Web-standard handler can do: the adapter's own cost, for comparison. */
 const constantHandler: CodexHandler = async () =>
   new Response(TRIVIAL_BODY, { headers: { "content-type": "application/json; charset=utf-8" } });
-
-/** The same least answer, built the way the codex handler builds its JSON answers. */
-const knownHandler: CodexHandler = async () => jsonResponse(200, { ok: true });
 
 /** Signs in at once, keeping what a real runner keeps: a few short strings in ctx.data. */
 const runner: CodexRunner = {
@@ -91,18 +87,32 @@ async function main(config: ChildConfig): Promise<void> {
   process.send?.(ready);
 }
 
+/**
+ * One Express app per codex handler, each with the trivial route first and then
+ * that handler's router: a codex route walks past exactly one other route (the
+ * trivial one), as in an app with one codex router, never past the others here.
+ */
 function expressApp(handlers: CodexHandler[]): RequestListener {
-  const app = express();
-  app.disable("x-powered-by");
-  app.set("etag", false); // the baseline as cheap as Express makes it (our routes never use Express's send)
-  // First in the chain, so the baseline does not pay for walking past the codex routers.
-  app.all("/trivial", (_req, res) => {
-    res.json({ ok: true }); // the idiomatic Express answer an app's own route would give
-  });
-  handlers.forEach((handler, i) => app.use(createCodexRouter(handler, { basePath: `${PREFIXES[i]}/api/codex` })));
-  app.use(createCodexRouter(constantHandler, { basePath: "/constant" }));
-  app.use(createCodexRouter(knownHandler, { basePath: "/known" }));
-  return app;
+  const appFor = (mount: (app: express.Express) => void) => {
+    const app = express();
+    app.disable("x-powered-by");
+    app.set("etag", false); // the baseline as cheap as Express makes it (our routes never use Express's send)
+    // First in the chain, so the baseline does not pay for walking past the codex router.
+    app.all("/trivial", (_req, res) => {
+      res.json({ ok: true }); // the idiomatic Express answer an app's own route would give
+    });
+    mount(app);
+    return app;
+  };
+  const [one, full, fresh] = handlers.map((handler, i) =>
+    appFor((app) => app.use(createCodexRouter(handler, { basePath: `${PREFIXES[i]}/api/codex` }))),
+  ) as [express.Express, express.Express, express.Express];
+  const constant = appFor((app) => app.use(createCodexRouter(constantHandler, { basePath: "/constant" })));
+  return (req, res) => {
+    const url = req.url ?? "/";
+    const app = url.startsWith("/full/") ? full : url.startsWith("/fresh/") ? fresh : url.startsWith("/constant") ? constant : one;
+    app(req, res);
+  };
 }
 
 function nodeListener(handlers: CodexHandler[]): RequestListener {
@@ -119,9 +129,7 @@ function nodeListener(handlers: CodexHandler[]): RequestListener {
         ? fresh
         : url.startsWith("/constant")
           ? constantHandler
-          : url.startsWith("/known")
-            ? knownHandler
-            : one;
+          : one;
     void serveNodeRequest(handler, req, res);
   };
 }

@@ -1,4 +1,5 @@
 import { CodexError } from "./errors.js";
+import type { IncomingRequest } from "./incoming.js";
 
 /** True for `application/json` and `application/<x>+json`, any parameters. */
 export function isJsonContentType(value: string | null): boolean {
@@ -15,7 +16,7 @@ export function isJsonContentType(value: string | null): boolean {
  * @example
  * const text = await readBoundedText(request, 64 * 1024); // throws CodexError("BODY_TOO_LARGE")
  */
-export async function readBoundedText(request: Request, maxBytes: number): Promise<string> {
+export async function readBoundedText(request: IncomingRequest, maxBytes: number): Promise<string> {
   const declared = request.headers.get("content-length");
   if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes) throw tooLarge(maxBytes);
   if (request.body === null) return "";
@@ -53,7 +54,7 @@ export async function readBoundedText(request: Request, maxBytes: number): Promi
 }
 
 /** Reads and parses a JSON object body; BAD_JSON for anything that is not JSON, BAD_REQUEST for a non-object. */
-export async function readJsonObject(request: Request, maxBytes: number): Promise<Record<string, unknown>> {
+export async function readJsonObject(request: IncomingRequest, maxBytes: number): Promise<Record<string, unknown>> {
   const text = await readBoundedText(request, maxBytes);
   let value: unknown;
   try {

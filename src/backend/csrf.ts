@@ -1,3 +1,5 @@
+import type { IncomingRequest } from "./incoming.js";
+
 /**
  * Decides whether a state-changing request may proceed (CSRF defence, on top
  * of SameSite=Strict). Rules:
@@ -9,7 +11,7 @@
  * @example
  * if (!isCsrfSafe(request, new Set(["https://app.example"]))) return forbidden();
  */
-export function isCsrfSafe(request: Request, allowedOrigins: ReadonlySet<string>): boolean {
+export function isCsrfSafe(request: IncomingRequest, allowedOrigins: ReadonlySet<string>): boolean {
   const origin = request.headers.get("origin");
   if (origin !== null && allowedOrigins.has(origin)) return true;
   const site = request.headers.get("sec-fetch-site");
@@ -22,9 +24,23 @@ export function isCsrfSafe(request: Request, allowedOrigins: ReadonlySet<string>
 }
 
 const HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+/** Answers for recent (Origin, Host) pairs: a page's requests repeat the same pair, and URL parsing is costly. */
+const sameHostMemo = new Map<string, boolean>();
+const MEMO_SIZE = 256;
+
+function sameHost(origin: string, host: string): boolean {
+  const pair = `${origin}\n${host}`;
+  let answer = sameHostMemo.get(pair);
+  if (answer === undefined) {
+    answer = compareHosts(origin, host);
+    if (sameHostMemo.size >= MEMO_SIZE) sameHostMemo.delete(sameHostMemo.keys().next().value as string);
+    sameHostMemo.set(pair, answer);
+  }
+  return answer;
+}
 
 /** Origin's host[:port] equals Host, both normalised by the URL parser (so ":443" on https equals no port). */
-function sameHost(origin: string, host: string): boolean {
+function compareHosts(origin: string, host: string): boolean {
   if (!HOST.test(host)) return false; // a Host with a path, userinfo or spaces is not a host
   try {
     const parsed = new URL(origin);
@@ -35,7 +51,7 @@ function sameHost(origin: string, host: string): boolean {
 }
 
 /** The Host header, or the request URL's host when an adapter did not copy it. */
-export function requestHost(request: Request): string {
+export function requestHost(request: IncomingRequest): string {
   const host = request.headers.get("host");
   if (host !== null && host !== "") return host.trim().toLowerCase();
   try {

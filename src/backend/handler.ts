@@ -6,7 +6,9 @@ import { isCsrfSafe } from "./csrf.js";
 import { CodexError } from "./errors.js";
 import { clientIpOf, createRateLimits, RunLocks } from "./limits.js";
 import { resolveOptions, type CodexHandlerOptions } from "./options.js";
-import { errorResponse } from "./responses.js";
+import type { IncomingRequest } from "./incoming.js";
+import { errorReply } from "./replies.js";
+import { toResponse, type Reply } from "./reply.js";
 import { postLoginStart } from "./routes/login-start.js";
 import { postLogout } from "./routes/logout.js";
 import { postRunStream } from "./routes/run.js";
@@ -24,8 +26,23 @@ export interface CodexRequestInfo {
 /** The contract as one Web-standard function. */
 export type CodexHandler = (request: Request, info?: CodexRequestInfo) => Promise<Response>;
 
+/** The same contract before any Web object is made: what the Node adapters call. */
+export type ContractCore = (request: IncomingRequest, info?: CodexRequestInfo) => Promise<Reply>;
+
 type Method = "GET" | "POST";
-type Route = { name: RouteName; method: Method; run: (deps: RouteDeps, call: RouteCall) => Promise<Response> };
+type Route = { name: RouteName; method: Method; run: (deps: RouteDeps, call: RouteCall) => Promise<Reply> };
+
+// Each handler made here, with the core it wraps: an adapter given one of ours skips the Web objects.
+const cores = new WeakMap<CodexHandler, ContractCore>();
+
+/**
+ * The core behind a handler made by {@link createCodexHandler}; undefined for
+ * any other function (a wrapper of yours), which adapters then call as a plain
+ * Web handler.
+ */
+export function coreOf(handler: CodexHandler): ContractCore | undefined {
+  return cores.get(handler);
+}
 
 const TABLE: ReadonlyArray<readonly [string, Route]> = [
   [ROUTES.session, { name: "session", method: "POST", run: postSession }],
@@ -45,6 +62,14 @@ const TABLE: ReadonlyArray<readonly [string, Route]> = [
  * const response = await handler(request, { clientIp: "203.0.113.7" });
  */
 export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
+  const core = createContractCore(options);
+  const handler: CodexHandler = async (request, info) => toResponse(await core(request, info));
+  cores.set(handler, core);
+  return handler;
+}
+
+/** Builds the contract once from options; every decision about a request is made in here. */
+function createContractCore(options: CodexHandlerOptions): ContractCore {
   const opts = resolveOptions(options);
   const log = safeLogger(options.logger);
   const emitRaw = safeEmitter(options.onEvent, log);
@@ -76,63 +101,63 @@ export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
           emit: (event, session) =>
             emitRaw({ ...event, ...tagOf(session), at: opts.now(), ...(clientIp === undefined ? {} : { clientIp }) }),
         };
-    let response: Response;
+    let reply: Reply;
     try {
-      response = await dispatch(scoped, call, routes, origin);
+      reply = await dispatch(scoped, call, routes, origin);
     } catch (error) {
-      response = failure(error, scoped);
+      reply = failure(error, scoped);
     }
-    applyCors(response.headers, origin, opts.allowedOrigins);
-    return response;
+    applyCors(reply.headers, origin, opts.allowedOrigins);
+    return reply;
   };
 }
 
-async function dispatch(deps: RouteDeps, call: RouteCall, routes: Map<string, Route>, origin: string | null): Promise<Response> {
+async function dispatch(deps: RouteDeps, call: RouteCall, routes: Map<string, Route>, origin: string | null): Promise<Reply> {
   const { request } = call;
-  const route = routes.get(pathOf(request.url));
-  if (route === undefined) return errorResponse("NOT_FOUND", "Not found.");
+  const route = routes.get(request.pathname ?? pathOf(request.url));
+  if (route === undefined) return errorReply("NOT_FOUND", "Not found.");
 
   if (request.method === "OPTIONS") return options(deps, route, origin, request);
   if (request.method !== route.method) {
-    return errorResponse("METHOD_NOT_ALLOWED", `Use ${route.method}.`, { headers: { allow: `${route.method}, OPTIONS` } });
+    return errorReply("METHOD_NOT_ALLOWED", `Use ${route.method}.`, { headers: { allow: `${route.method}, OPTIONS` } });
   }
   if (route.method === "POST") {
     if (!isCsrfSafe(request, deps.opts.allowedOrigins)) {
       deps.emit({ type: "csrf_rejected", route: route.name, code: "CSRF_REJECTED" });
-      return errorResponse("CSRF_REJECTED", "Cross-site request rejected.");
+      return errorReply("CSRF_REJECTED", "Cross-site request rejected.");
     }
     const type = request.headers.get("content-type");
     const needsJson = route.name === "runStream";
     if ((needsJson || type !== null) && !isJsonContentType(type)) {
-      return errorResponse("UNSUPPORTED_MEDIA_TYPE", "Send JSON (Content-Type: application/json).");
+      return errorReply("UNSUPPORTED_MEDIA_TYPE", "Send JSON (Content-Type: application/json).");
     }
   }
   return route.run(deps, call);
 }
 
 /** Preflight for listed origins only; a plain OPTIONS (no Origin) just lists the methods. */
-function options(deps: RouteDeps, route: Route, origin: string | null, request: Request): Response {
+function options(deps: RouteDeps, route: Route, origin: string | null, request: IncomingRequest): Reply {
   if (origin === null) {
-    return new Response(null, { status: 204, headers: { allow: `${route.method}, OPTIONS`, "cache-control": "no-store" } });
+    return { status: 204, headers: { allow: `${route.method}, OPTIONS`, "cache-control": "no-store" }, body: null };
   }
   if (!deps.opts.allowedOrigins.has(origin)) {
     deps.emit({ type: "cors_rejected", route: route.name, code: "CSRF_REJECTED" });
-    return errorResponse("CSRF_REJECTED", "This origin is not allowed.");
+    return errorReply("CSRF_REJECTED", "This origin is not allowed.");
   }
   const requested = request.headers.get("access-control-request-method");
   if (requested !== null && requested.toUpperCase() !== route.method) {
-    return errorResponse("METHOD_NOT_ALLOWED", `Use ${route.method}.`, { headers: { allow: `${route.method}, OPTIONS` } });
+    return errorReply("METHOD_NOT_ALLOWED", `Use ${route.method}.`, { headers: { allow: `${route.method}, OPTIONS` } });
   }
-  return new Response(null, { status: 204, headers: preflightHeaders(origin, [route.method]) });
+  return { status: 204, headers: preflightHeaders(origin, [route.method]), body: null };
 }
 
 /** A thrown CodexError keeps its code and (already safe) message; anything else is INTERNAL, logged redacted. */
-function failure(error: unknown, deps: RouteDeps): Response {
+function failure(error: unknown, deps: RouteDeps): Reply {
   if (error instanceof CodexError) {
-    return errorResponse(error.code, error.message, { status: error.status, details: error.details });
+    return errorReply(error.code, error.message, { status: error.status, details: error.details });
   }
   deps.log.error("codex handler failed", { error: error instanceof Error ? error.message : String(error) });
-  return errorResponse("INTERNAL", "Something went wrong.");
+  return errorReply("INTERNAL", "Something went wrong.");
 }
 
 function pathOf(url: string): string {

@@ -1,4 +1,5 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import type { IncomingRequest } from "./incoming.js";
 import type { RateLimitOptions, RateLimitRule } from "./options.js";
 
 export type LimitName = "sessionCreatePerIp" | "loginStartPerSession" | "loginStartPerIp" | "runPerSession" | "runPerIp";
@@ -94,7 +95,7 @@ export class RunLocks {
  * otherwise the peer address. Undefined when neither is known (per-IP limits
  * are then skipped rather than lumping every client into one shared bucket).
  */
-export function clientIpOf(request: Request, info: { clientIp?: string } | undefined, proxyHops: number): string | undefined {
+export function clientIpOf(request: IncomingRequest, info: { clientIp?: string } | undefined, proxyHops: number): string | undefined {
   if (proxyHops > 0) {
     const entries = (request.headers.get("x-forwarded-for") ?? "").split(",").map((entry) => entry.trim());
     const entry = entries[entries.length - proxyHops];

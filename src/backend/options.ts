@@ -3,7 +3,7 @@ import { DEFAULT_BASE_PATH } from "../contract.js";
 import type { CodexAuditEvent, CodexLogger } from "./audit.js";
 import type { CodexRunner } from "./runner.js";
 import { createMemorySessionStore } from "./sessions/memory-store.js";
-import { createSealer, type Sealer } from "./sessions/seal.js";
+import { createSealer, type SyncSealer } from "./sessions/seal.js";
 import type { SessionStore } from "./sessions/types.js";
 import { assertStrongSecret } from "./secret-strength.js";
 
@@ -107,7 +107,7 @@ export interface ResolvedOptions {
   maxAgeSec: number;
   allowedOrigins: ReadonlySet<string>;
   store: SessionStore;
-  sealer: Sealer;
+  sealer: SyncSealer;
   basePath: string;
   maxBodyBytes: number;
   maxPromptChars: number;

@@ -1,6 +1,6 @@
 import type { RunEvent } from "../contract.js";
 import { CodexError } from "./errors.js";
-import { errorFields } from "./responses.js";
+import { errorFields } from "./replies.js";
 import type { CodexRunner, RunnerContext, RunOptions } from "./runner.js";
 import { toWireEvent } from "./wire-events.js";
 
@@ -28,7 +28,7 @@ const encoder = new TextEncoder();
  * the runner's signal. The stream ends after `done` or `error`.
  *
  * @example
- * return ndjsonResponse(createRunStream({ runner, ctx, prompt, runOptions: {}, requestSignal: request.signal, onEnd, onUnexpected }));
+ * return ndjsonReply(createRunStream({ runner, ctx, prompt, runOptions: {}, requestSignal: request.signal, onEnd, onUnexpected }));
  */
 export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8Array> {
   const abort = new AbortController();

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from "node:crypto";
+import { sha256 } from "./digest.js";
+import { randomBase64url } from "./random.js";
 
 /**
  * A new session id: 256 bits from the CSPRNG, base64url (43 characters).
@@ -7,7 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
  * newSessionId() // "p3Q…" (43 chars)
  */
 export function newSessionId(): string {
-  return randomBytes(32).toString("base64url");
+  return randomBase64url(32);
 }
 
 /**
@@ -17,10 +18,10 @@ export function newSessionId(): string {
  * store key, so it cannot be turned back into a cookie.
  */
 export function handleFromId(id: string): string {
-  return createHash("sha256").update("codex-auth/session-handle/v1\0").update(id).digest("base64url").slice(0, 32);
+  return sha256(`codex-auth/session-handle/v1\0${id}`, "base64url").slice(0, 32);
 }
 
 /** A 12-character hash of a handle for audit events and logs: correlates, identifies nothing. */
 export function auditTag(handle: string): string {
-  return createHash("sha256").update("codex-auth/audit-tag/v1\0").update(handle).digest("base64url").slice(0, 12);
+  return sha256(`codex-auth/audit-tag/v1\0${handle}`, "base64url").slice(0, 12);
 }

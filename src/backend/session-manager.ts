@@ -1,3 +1,4 @@
+import type { IncomingRequest } from "./incoming.js";
 import { clearedCookie, createCookieSigner, sessionCookie, type CookieAttributes, type CookieSigner } from "./cookies.js";
 import type { ResolvedOptions } from "./options.js";
 import type { RunnerContext, SessionData } from "./runner.js";
@@ -43,13 +44,13 @@ export class SessionManager {
   }
 
   /** The session named by the request's cookie. */
-  async lookup(request: Request): Promise<SessionLookupResult> {
+  async lookup(request: IncomingRequest): Promise<SessionLookupResult> {
     const id = await this.#signer.verify(request.headers.get("cookie"));
     if (id === null) return { kind: "none" };
     const found = await this.#opts.store.get(id);
     if (found.state === "rotated") return { kind: "rotated" };
     if (found.state !== "active") return { kind: "none" };
-    const payload = await this.#opts.sealer.unseal(found.session.data);
+    const payload = this.#opts.sealer.unsealSync(found.session.data);
     if (payload === null) return { kind: "none" }; // sealed under a key we no longer hold, or corrupt
     const { h, a, d } = payload as Payload;
     const data = d !== null && typeof d === "object" && !Array.isArray(d) ? d : {};
@@ -140,7 +141,7 @@ export class SessionManager {
       payload.h = session.handle;
       session.pinned = true;
     }
-    return this.#opts.sealer.seal(payload as SessionData);
+    return this.#opts.sealer.sealSync(payload as SessionData);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { RunEvent, ServerErrorCode, Usage } from "../contract.js";
 import { CodexError } from "./errors.js";
-import { errorFields } from "./responses.js";
+import { errorFields } from "./replies.js";
 
 const SERVER_CODES: ReadonlySet<string> = new Set<ServerErrorCode>([
   "BAD_JSON", "BAD_REQUEST", "BODY_TOO_LARGE", "PROMPT_TOO_LONG", "UNSUPPORTED_MEDIA_TYPE", "NOT_FOUND",

@@ -1,5 +1,6 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
+import type { IncomingRequest } from "../incoming.js";
 
 /** What the Node adapters hand to the Web-standard handler for one request. */
 export interface ConvertedRequest {
@@ -8,10 +9,10 @@ export interface ConvertedRequest {
   clientIp: string | undefined;
   /**
    * Call once the handler has answered: stops feeding the body to it and
-   * discards what is left. Resolves true when the body is still arriving, so
-   * the connection should close rather than wait for the rest.
+   * discards what is left. True (at once, or once resolved) when the body is
+   * still arriving, so the connection should close rather than wait for the rest.
    */
-  releaseBody(): Promise<boolean>;
+  releaseBody(): boolean | Promise<boolean>;
 }
 
 export interface ToWebRequestOptions {
@@ -42,6 +43,57 @@ export function toWebRequest(
   res: ServerResponse,
   options: ToWebRequestOptions = {},
 ): ConvertedRequest {
+  const parts = requestParts(req, res, options);
+  const body = parts.body();
+  const init: RequestInit & { duplex?: "half" } = { method: parts.method, headers: toHeaders(req.headers) };
+  if (body) {
+    init.body = body;
+    init.duplex = "half"; // required by undici for a streamed request body
+  }
+  return {
+    request: new NodeRequest(requestUrl(req, options.url), init, parts.abort),
+    clientIp: req.socket.remoteAddress,
+    releaseBody: parts.releaseBody,
+  };
+}
+
+/** What the Node adapters hand to the contract core for one request: no Web object is built. */
+export interface ConvertedIncoming extends Omit<ConvertedRequest, "request"> {
+  request: IncomingRequest;
+}
+
+/**
+ * The light form of {@link toWebRequest}: the same body stream (made only if
+ * read), signal and release, read straight from Node's request. Header values
+ * are Node's, as a Web Request made from them would hold them.
+ *
+ * @example
+ * const { request, clientIp } = toIncomingRequest(req, res);
+ * const reply = await core(request, { clientIp });
+ */
+export function toIncomingRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: ToWebRequestOptions = {},
+): ConvertedIncoming {
+  const parts = requestParts(req, res, options);
+  return {
+    request: new NodeIncoming(req, options.url, parts),
+    clientIp: req.socket.remoteAddress,
+    releaseBody: parts.releaseBody,
+  };
+}
+
+/** The body, signal and release of one Node request, shared by both forms. */
+interface RequestParts {
+  method: string;
+  /** The body stream (made on first call), or null for a request without one. */
+  body(): ReadableStream<Uint8Array> | null;
+  abort: LazyAbort;
+  releaseBody(): boolean | Promise<boolean>;
+}
+
+function requestParts(req: IncomingMessage, res: ServerResponse, options: ToWebRequestOptions): RequestParts {
   const abort = new LazyAbort();
   // 'close' on the response fires on disconnect and after a normal finish; only the former is an abort.
   res.once("close", () => {
@@ -51,33 +103,75 @@ export function toWebRequest(
   const method = req.method ?? "GET";
   const hasBody = method !== "GET" && method !== "HEAD" && announcesBody(req);
   const state = { finished: false };
-  let body: ReadableStream<Uint8Array> | null = null;
-  if (hasBody) {
-    body = options.bodyConsumed
-      ? consumedBody(options.bodyError ?? defaultConsumedError)
-      : streamBody(req, state);
-  }
-  const releaseBody = async (): Promise<boolean> => {
-    if (!body || options.bodyConsumed || req.readableEnded) return false;
+  let stream: ReadableStream<Uint8Array> | null = null;
+  const body = (): ReadableStream<Uint8Array> | null => {
+    if (!hasBody) return null;
+    stream ??= options.bodyConsumed ? consumedBody(options.bodyError ?? defaultConsumedError) : streamBody(req, state);
+    return stream;
+  };
+  // Synchronous in the usual cases (no body, or all of it read), so most answers wait for no extra turn.
+  const releaseBody = (): boolean | Promise<boolean> => {
+    if (!hasBody || options.bodyConsumed || req.readableEnded) return false;
     state.finished = true;
     req.removeAllListeners("data");
     req.resume(); // discard the rest (Node would do the same for an unread body)
     if (req.complete) return false;
     // A handler that answers at once runs before Node parses the rest of the packet: give it one turn.
-    await new Promise((resolve) => setImmediate(resolve));
-    return !req.complete;
+    return new Promise<boolean>((resolve) => setImmediate(() => resolve(!req.complete)));
   };
+  return { method, body, abort, releaseBody };
+}
 
-  const init: RequestInit & { duplex?: "half" } = { method, headers: toHeaders(req.headers) };
-  if (body) {
-    init.body = body;
-    init.duplex = "half"; // required by undici for a streamed request body
+// Characters the URL parser never rewrites in a path: such a path is its own pathname.
+const PLAIN_PATH = /^\/[A-Za-z0-9_\-/]*$/;
+
+/** An {@link IncomingRequest} over Node's request; the URL and body are made only if someone reads them. */
+class NodeIncoming implements IncomingRequest {
+  readonly method: string;
+  readonly headers: NodeHeaders;
+  readonly pathname: string | undefined;
+  readonly #req: IncomingMessage;
+  readonly #target: string | undefined;
+  readonly #parts: RequestParts;
+  #url: string | undefined;
+
+  constructor(req: IncomingMessage, target: string | undefined, parts: RequestParts) {
+    this.#req = req;
+    this.#target = target;
+    this.#parts = parts;
+    this.method = parts.method;
+    this.headers = new NodeHeaders(req.headers);
+    const raw = target ?? req.url ?? "/";
+    const q = raw.indexOf("?");
+    const path = q === -1 ? raw : raw.slice(0, q);
+    this.pathname = PLAIN_PATH.test(path) ? path : undefined;
   }
-  return {
-    request: new NodeRequest(requestUrl(req, options.url), init, abort),
-    clientIp: req.socket.remoteAddress,
-    releaseBody,
-  };
+
+  get url(): string {
+    this.#url ??= requestUrl(this.#req, this.#target);
+    return this.#url;
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    return this.#parts.body();
+  }
+
+  get signal(): AbortSignal {
+    return this.#parts.abort.signal();
+  }
+}
+
+/** `headers.get` over Node's header object (repeated values joined with ", ", as Web Headers join them). */
+class NodeHeaders {
+  readonly #raw: IncomingHttpHeaders;
+  constructor(raw: IncomingHttpHeaders) {
+    this.#raw = raw;
+  }
+  get(name: string): string | null {
+    const value = this.#raw[name.toLowerCase()];
+    if (typeof value === "string") return value;
+    return Array.isArray(value) ? value.join(", ") : null;
+  }
 }
 
 /** HTTP/1.1: a request has a body only with Transfer-Encoding or a non-zero Content-Length (RFC 9112 §6.3). */

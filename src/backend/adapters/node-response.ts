@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
-import { textOf } from "../known-body.js";
+import type { Reply } from "../reply.js";
 
 export interface SendWebResponseOptions {
   /** Close the connection after this response (the request body was left unread). */
@@ -31,20 +31,35 @@ export async function sendWebResponse(
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) headers["set-cookie"] = cookies;
   if (options.closeConnection) headers.connection = "close";
-
-  // Our own complete JSON answers: write the known text, skipping a read of the body stream.
-  const text = textOf(response);
-  if (text !== undefined) {
-    headers["content-length"] = String(Buffer.byteLength(text));
-    res.writeHead(response.status, headers).end(text);
-    return;
-  }
   const body = response.body;
   if (!body) {
     res.writeHead(response.status, headers).end();
     return;
   }
   await pipeBody(body, res, response.status, headers);
+}
+
+/**
+ * Writes the contract core's reply: a complete text in one write with
+ * Content-Length (synchronously); a stream pulled at the client's pace, as for
+ * a Response (the promise settles when it ends).
+ *
+ * @example
+ * await sendReply(await core(request, { clientIp }), res);
+ */
+export function sendReply(reply: Reply, res: ServerResponse, options: SendWebResponseOptions = {}): Promise<void> | undefined {
+  const headers: OutgoingHttpHeaders = reply.headers;
+  if (options.closeConnection) headers.connection = "close";
+  const { body } = reply;
+  if (typeof body === "string") {
+    headers["content-length"] = String(Buffer.byteLength(body));
+    res.writeHead(reply.status, headers).end(body);
+  } else if (body === null) {
+    res.writeHead(reply.status, headers).end();
+  } else {
+    return pipeBody(body, res, reply.status, headers);
+  }
+  return undefined; // written at once: nothing to wait for
 }
 
 async function pipeBody(

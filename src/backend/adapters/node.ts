@@ -1,16 +1,20 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ErrorBody } from "../../contract.js";
-import { createCodexHandler, type CodexHandler } from "../handler.js";
+import { coreOf, createCodexHandler, type CodexHandler, type ContractCore } from "../handler.js";
 import type { CodexHandlerOptions } from "../options.js";
-import { toWebRequest, type ToWebRequestOptions } from "./node-request.js";
-import { sendWebResponse } from "./node-response.js";
+import type { Reply } from "../reply.js";
+import { toIncomingRequest, toWebRequest, type ToWebRequestOptions } from "./node-request.js";
+import { sendReply, sendWebResponse } from "./node-response.js";
 
 /** A `node:http` request listener. */
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * Serves one Node request with a Web-standard handler: converts, calls, streams
- * the answer back. Shared by the Node and Express adapters; resolves when done.
+ * the answer back. Shared by the Node, Express and Fastify adapters; resolves
+ * when done. A handler made by createCodexHandler is served through its core,
+ * with no Web Request or Response built (the same decisions, less work); any
+ * other handler gets a real Request and its Response is streamed back.
  */
 export async function serveNodeRequest(
   handler: CodexHandler,
@@ -18,6 +22,8 @@ export async function serveNodeRequest(
   res: ServerResponse,
   options: ToWebRequestOptions = {},
 ): Promise<void> {
+  const core = coreOf(handler);
+  if (core !== undefined) return serveWithCore(core, req, res, options);
   const { request, clientIp, releaseBody } = toWebRequest(req, res, options);
   let response: Response;
   try {
@@ -32,6 +38,24 @@ export async function serveNodeRequest(
     return;
   }
   await sendWebResponse(response, res, { closeConnection });
+}
+
+async function serveWithCore(core: ContractCore, req: IncomingMessage, res: ServerResponse, options: ToWebRequestOptions): Promise<void> {
+  const { request, clientIp, releaseBody } = toIncomingRequest(req, res, options);
+  let reply: Reply;
+  try {
+    reply = await core(request, { clientIp });
+  } catch {
+    reply = { status: 500, headers: INTERNAL_HEADERS(), body: INTERNAL_BODY }; // the core answers every error itself; a last resort
+  }
+  const released = releaseBody(); // usually a plain boolean: no extra turn
+  const closeConnection = typeof released === "boolean" ? released : await released;
+  if (res.destroyed || res.headersSent) {
+    if (reply.body instanceof ReadableStream) await reply.body.cancel().catch(() => {});
+    return;
+  }
+  const sending = sendReply(reply, res, { closeConnection });
+  if (sending !== undefined) await sending;
 }
 
 /**
@@ -57,10 +81,9 @@ export function createNodeHandler(options: CodexHandlerOptions): NodeListener {
   return toNodeListener(createCodexHandler(options));
 }
 
+const INTERNAL_BODY = JSON.stringify({ ok: false, code: "INTERNAL", error: "Internal error." } satisfies ErrorBody);
+const INTERNAL_HEADERS = (): Record<string, string> => ({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+
 function internalErrorResponse(): Response {
-  const body: ErrorBody = { ok: false, code: "INTERNAL", error: "Internal error." };
-  return new Response(JSON.stringify(body), {
-    status: 500,
-    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
-  });
+  return new Response(INTERNAL_BODY, { status: 500, headers: INTERNAL_HEADERS() });
 }

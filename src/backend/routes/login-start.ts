@@ -1,20 +1,21 @@
+import type { Reply } from "../reply.js";
 import { CodexError } from "../errors.js";
-import { errorFields } from "../responses.js";
+import { errorFields } from "../replies.js";
 import {
-  jsonResponse,
-  noSessionResponse,
+  jsonReply,
+  noSessionReply,
   publicAccount,
   rateLimited,
-  rotatedResponse,
+  rotatedReply,
   type RouteCall,
   type RouteDeps,
 } from "./shared.js";
 
 /** POST /login/start: begins a device login, or answers loggedIn (rotating the session on its first authentication). */
-export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<Response> {
+export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<Reply> {
   const found = await deps.sessions.lookup(call.request);
-  if (found.kind === "rotated") return rotatedResponse();
-  if (found.kind === "none") return noSessionResponse();
+  if (found.kind === "rotated") return rotatedReply();
+  if (found.kind === "none") return noSessionReply();
   const { session } = found;
   const limited = await rateLimited(
     deps,
@@ -36,7 +37,7 @@ export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<
     if (error instanceof CodexError && error.code === "DEVICE_AUTH_NOT_ENABLED") {
       deps.emit({ type: "login_failed", route: "loginStart", code: error.code }, session);
       // The seed's shape: `errorCode` for old clients, `code` for everything else.
-      return jsonResponse(error.status, { errorCode: "DEVICE_AUTH_NOT_ENABLED", ...errorFields(error) });
+      return jsonReply(error.status, { errorCode: "DEVICE_AUTH_NOT_ENABLED", ...errorFields(error) });
     }
     throw error;
   }
@@ -45,12 +46,12 @@ export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<
   if (result.status === "authenticated") {
     if (!session.authenticated) {
       const setCookie = await deps.sessions.rotate(session);
-      if (setCookie === null) return rotatedResponse();
+      if (setCookie === null) return rotatedReply();
       deps.emit({ type: "login_succeeded", route: "loginStart" }, session);
-      return jsonResponse(200, { ok: true, loggedIn: true, account: publicAccount(result.account) }, { "set-cookie": setCookie });
+      return jsonReply(200, { ok: true, loggedIn: true, account: publicAccount(result.account) }, { "set-cookie": setCookie });
     }
     await deps.sessions.persist(session);
-    return jsonResponse(200, { ok: true, loggedIn: true, account: publicAccount(result.account) });
+    return jsonReply(200, { ok: true, loggedIn: true, account: publicAccount(result.account) });
   }
 
   if (result.status !== "started" || typeof result.loginUrl !== "string" || typeof result.userCode !== "string" || !Number.isFinite(result.expiresAt)) {
@@ -60,5 +61,5 @@ export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<
   session.authenticated = false;
   await deps.sessions.persist(session);
   deps.emit({ type: "login_started", route: "loginStart" }, session);
-  return jsonResponse(200, { loginUrl: result.loginUrl, userCode: result.userCode, expiresAt: result.expiresAt });
+  return jsonReply(200, { loginUrl: result.loginUrl, userCode: result.userCode, expiresAt: result.expiresAt });
 }

@@ -1,10 +1,11 @@
-import { jsonResponse, rotatedResponse, type RouteCall, type RouteDeps } from "./shared.js";
+import type { Reply } from "../reply.js";
+import { jsonReply, rotatedReply, type RouteCall, type RouteDeps } from "./shared.js";
 
 /** POST /logout: runner.logout (best effort), delete the session, clear the cookie. Idempotent. */
-export async function postLogout(deps: RouteDeps, call: RouteCall): Promise<Response> {
+export async function postLogout(deps: RouteDeps, call: RouteCall): Promise<Reply> {
   const found = await deps.sessions.lookup(call.request);
   // The old id of a rotated session grants nothing, not even logout; the client retries with its new cookie.
-  if (found.kind === "rotated") return rotatedResponse();
+  if (found.kind === "rotated") return rotatedReply();
   if (found.kind === "active") {
     const { session } = found;
     try {
@@ -15,7 +16,7 @@ export async function postLogout(deps: RouteDeps, call: RouteCall): Promise<Resp
     await deps.sessions.delete(session);
     deps.emit({ type: "logout", route: "logout" }, session);
   }
-  return jsonResponse(200, {}, { "set-cookie": deps.sessions.clearCookie() });
+  return jsonReply(200, {}, { "set-cookie": deps.sessions.clearCookie() });
 }
 
 function messageOf(error: unknown): string {

@@ -1,17 +1,18 @@
+import type { Reply } from "../reply.js";
 import { readJsonObject } from "../body.js";
-import { ndjsonResponse } from "../responses.js";
+import { ndjsonReply } from "../replies.js";
 import { createRunStream } from "../run-stream.js";
 import { validateRunRequest } from "../run-request.js";
-import { errorResponse, noSessionResponse, rateLimited, rotatedResponse, type RouteCall, type RouteDeps } from "./shared.js";
+import { errorReply, noSessionReply, rateLimited, rotatedReply, type RouteCall, type RouteDeps } from "./shared.js";
 import type { ServerErrorCode } from "../../contract.js";
 
 /** POST /run/stream: one run per session at a time, streamed as NDJSON, pulled at the reader's pace. */
-export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<Response> {
+export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<Reply> {
   const found = await deps.sessions.lookup(call.request);
-  if (found.kind === "rotated") return rotatedResponse();
-  if (found.kind === "none") return noSessionResponse();
+  if (found.kind === "rotated") return rotatedReply();
+  if (found.kind === "none") return noSessionReply();
   const { session } = found;
-  if (!session.authenticated) return errorResponse("NOT_AUTHENTICATED", "Sign in first.");
+  if (!session.authenticated) return errorReply("NOT_AUTHENTICATED", "Sign in first.");
 
   const limited = await rateLimited(
     deps,
@@ -30,7 +31,7 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
   const release = deps.locks.tryAcquire(session.handle);
   if (release === null) {
     deps.emit({ type: "run_in_progress", route: "runStream", code: "RUN_IN_PROGRESS" }, session);
-    return errorResponse("RUN_IN_PROGRESS", "A run is already in progress for this session.");
+    return errorReply("RUN_IN_PROGRESS", "A run is already in progress for this session.");
   }
 
   const ctx = deps.sessions.contextFor(session);
@@ -55,5 +56,5 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
       else deps.emit({ type: "run_failed", route: "runStream", code: (code ?? "RUN_FAILED") as ServerErrorCode }, session);
     },
   });
-  return ndjsonResponse(stream);
+  return ndjsonReply(stream);
 }

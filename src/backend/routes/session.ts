@@ -1,14 +1,15 @@
-import { jsonResponse, rateLimited, rotatedResponse, type RouteCall, type RouteDeps } from "./shared.js";
+import type { Reply } from "../reply.js";
+import { jsonReply, rateLimited, rotatedReply, type RouteCall, type RouteDeps } from "./shared.js";
 
 /** POST /session: reuse a valid session, otherwise create one and set its cookie. */
-export async function postSession(deps: RouteDeps, call: RouteCall): Promise<Response> {
+export async function postSession(deps: RouteDeps, call: RouteCall): Promise<Reply> {
   const found = await deps.sessions.lookup(call.request);
-  if (found.kind === "active") return jsonResponse(200, { ok: true });
+  if (found.kind === "active") return jsonReply(200, { ok: true });
   // An old id racing its rotation must not mint a fresh cookie over the new, signed-in one.
-  if (found.kind === "rotated") return rotatedResponse();
+  if (found.kind === "rotated") return rotatedReply();
   const limited = await rateLimited(deps, "session", [["sessionCreatePerIp", call.clientIp]]);
   if (limited !== null) return limited;
   const { session, setCookie } = await deps.sessions.create();
   deps.emit({ type: "session_created", route: "session" }, session);
-  return jsonResponse(200, { ok: true }, { "set-cookie": setCookie });
+  return jsonReply(200, { ok: true }, { "set-cookie": setCookie });
 }

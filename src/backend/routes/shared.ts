@@ -1,8 +1,10 @@
+import type { IncomingRequest } from "../incoming.js";
+import type { Reply } from "../reply.js";
 import type { Account, ServerErrorCode } from "../../contract.js";
 import type { CodexAuditEvent, CodexLogger } from "../audit.js";
 import type { RateLimits, LimitName, RunLocks } from "../limits.js";
 import type { ResolvedOptions } from "../options.js";
-import { errorResponse, jsonResponse } from "../responses.js";
+import { errorReply, jsonReply } from "../replies.js";
 import { auditTag } from "../session-id.js";
 import type { ActiveSession, SessionManager } from "../session-manager.js";
 
@@ -19,19 +21,19 @@ export interface RouteDeps {
 
 /** One request as a route sees it. */
 export interface RouteCall {
-  request: Request;
+  request: IncomingRequest;
   /** Undefined when the adapter passed no peer address and no trusted proxy header is present. */
   clientIp: string | undefined;
 }
 
 /** 409 SESSION_ROTATED: the cookie's id was just rotated by a racing request; not a logout, retry with the new cookie. */
-export function rotatedResponse(): Response {
-  return errorResponse("SESSION_ROTATED", "This session was just renewed; retry the request.", { extra: { ok: false, status: "rotated" } });
+export function rotatedReply(): Reply {
+  return errorReply("SESSION_ROTATED", "This session was just renewed; retry the request.", { extra: { ok: false, status: "rotated" } });
 }
 
 /** 401 NO_SESSION for routes that need a session. */
-export function noSessionResponse(): Response {
-  return errorResponse("NO_SESSION", "No session; call POST /session first.", { extra: { ok: false } });
+export function noSessionReply(): Reply {
+  return errorReply("NO_SESSION", "No session; call POST /session first.", { extra: { ok: false } });
 }
 
 /** Applies rate limits; a 429 response when one is exhausted, null when allowed. */
@@ -40,11 +42,11 @@ export async function rateLimited(
   route: string,
   checks: ReadonlyArray<readonly [LimitName, string | undefined]>,
   session?: ActiveSession,
-): Promise<Response | null> {
+): Promise<Reply | null> {
   const verdict = await deps.limits.consume(checks);
   if (verdict.ok) return null;
   deps.emit({ type: "rate_limited", route, limit: verdict.limit, code: "RATE_LIMITED" }, session);
-  return errorResponse("RATE_LIMITED", "Too many requests; try again later.", { details: { retryAfter: verdict.retryAfterSec } });
+  return errorReply("RATE_LIMITED", "Too many requests; try again later.", { details: { retryAfter: verdict.retryAfterSec } });
 }
 
 /** The audit `session` field for a session, if any. */
@@ -67,5 +69,5 @@ function boundedString(value: unknown): string | undefined {
   return typeof value === "string" ? value.slice(0, 320) : undefined;
 }
 
-export { jsonResponse, errorResponse };
+export { jsonReply, errorReply };
 export type { ServerErrorCode };

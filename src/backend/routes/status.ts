@@ -1,5 +1,7 @@
+import type { IncomingRequest } from "../incoming.js";
+import type { Reply } from "../reply.js";
 import type { RunnerStatus } from "../runner.js";
-import { jsonResponse, publicAccount, rotatedResponse, type RouteCall, type RouteDeps } from "./shared.js";
+import { jsonReply, publicAccount, rotatedReply, type RouteCall, type RouteDeps } from "./shared.js";
 
 const LOGGED_OUT_NO_SESSION = { ok: false, status: "logged_out", code: "NO_SESSION" } as const;
 const LOGGED_OUT = { ok: false, status: "logged_out", code: "NOT_AUTHENTICATED" } as const;
@@ -8,10 +10,10 @@ const LOGGED_OUT = { ok: false, status: "logged_out", code: "NOT_AUTHENTICATED" 
  * GET /status: asks the runner (which exchanges the device code once approved)
  * and rotates the session id the first time it comes back authenticated.
  */
-export async function getStatus(deps: RouteDeps, call: RouteCall): Promise<Response> {
+export async function getStatus(deps: RouteDeps, call: RouteCall): Promise<Reply> {
   const found = await deps.sessions.lookup(call.request);
-  if (found.kind === "rotated") return rotatedResponse();
-  if (found.kind === "none") return jsonResponse(401, LOGGED_OUT_NO_SESSION);
+  if (found.kind === "rotated") return rotatedReply();
+  if (found.kind === "none") return jsonReply(401, LOGGED_OUT_NO_SESSION);
   const { session } = found;
 
   const ctx = deps.sessions.contextFor(session);
@@ -29,38 +31,38 @@ export async function getStatus(deps: RouteDeps, call: RouteCall): Promise<Respo
     const account = publicAccount(status.account);
     if (session.authenticated) {
       await deps.sessions.persist(session);
-      return jsonResponse(200, { ok: true, account });
+      return jsonReply(200, { ok: true, account });
     }
     const setCookie = await deps.sessions.rotate(session);
     // Lost the race: another request rotated this id a moment ago and holds the new cookie.
-    if (setCookie === null) return rotatedResponse();
+    if (setCookie === null) return rotatedReply();
     deps.emit({ type: "login_succeeded", route: "status" }, session);
-    return jsonResponse(200, { ok: true, account }, { "set-cookie": setCookie });
+    return jsonReply(200, { ok: true, account }, { "set-cookie": setCookie });
   }
 
   if (status.status === "pending") {
     await deps.sessions.persist(session);
-    return jsonResponse(200, { ok: false, status: "pending" });
+    return jsonReply(200, { ok: false, status: "pending" });
   }
 
   // Before a definitive answer, make sure a racing request did not just sign this session in under a new id.
-  if (await rotatedMeanwhile(deps, call.request)) return rotatedResponse();
+  if (await rotatedMeanwhile(deps, call.request)) return rotatedReply();
   const wasAuthenticated = session.authenticated;
   session.authenticated = false;
   await deps.sessions.persist(session);
   if (status.status === "logged_out") {
     if (wasAuthenticated) deps.emit({ type: "logout", route: "status" }, session);
-    return jsonResponse(401, LOGGED_OUT);
+    return jsonReply(401, LOGGED_OUT);
   }
   if (status.status === "expired" || status.status === "denied") {
     const code = status.status === "expired" ? "LOGIN_EXPIRED" : "LOGIN_DENIED";
     deps.emit({ type: "login_failed", route: "status", code }, session);
     const error = status.status === "expired" ? "The login code expired; start again." : "The login was denied.";
-    return jsonResponse(200, { ok: false, status: status.status, code, error });
+    return jsonReply(200, { ok: false, status: status.status, code, error });
   }
   throw new TypeError("runner.getStatus returned an unexpected status");
 }
 
-async function rotatedMeanwhile(deps: RouteDeps, request: Request): Promise<boolean> {
+async function rotatedMeanwhile(deps: RouteDeps, request: IncomingRequest): Promise<boolean> {
   return (await deps.sessions.lookup(request)).kind === "rotated";
 }

@@ -1,11 +1,4 @@
-import * as nodeCrypto from "node:crypto";
-
-// crypto.hash (Node ≥ 20.12) is a one-shot digest several times cheaper than createHash; keep a fallback for older 20.x.
-const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: "base64url" | "binary") => string }).hash;
-const sha256 =
-  typeof oneShot === "function"
-    ? (id: string, encoding: "base64url" | "binary"): string => oneShot("sha256", id, encoding)
-    : (id: string, encoding: "base64url" | "binary"): string => nodeCrypto.createHash("sha256").update(id, "utf8").digest(encoding);
+import { sha256 } from "../digest.js";
 
 /**
  * The key a store files a session under: SHA-256 of the session id, base64url

@@ -1,9 +1,9 @@
 import type { ErrorBody, ServerErrorCode } from "../contract.js";
 import { CodexError, type CodexErrorDetails } from "./errors.js";
-import { textResponse } from "./known-body.js";
 import { redact } from "./redact.js";
+import type { Reply } from "./reply.js";
 
-/** Headers every contract response carries, as a plain record (the Response builds its Headers once from it). */
+/** Headers every contract response carries, as a plain record. */
 function baseHeaders(contentType: string, extra: Record<string, string> | undefined): Record<string, string> {
   const headers: Record<string, string> = {
     "content-type": contentType,
@@ -18,23 +18,23 @@ function baseHeaders(contentType: string, extra: Record<string, string> | undefi
  * A JSON response with `Cache-Control: no-store`.
  *
  * @example
- * jsonResponse(200, { ok: true });
+ * jsonReply(200, { ok: true });
  */
-export function jsonResponse(status: number, body: unknown, headers?: Record<string, string>): Response {
-  return textResponse(JSON.stringify(body), { status, headers: baseHeaders("application/json; charset=utf-8", headers) });
+export function jsonReply(status: number, body: unknown, headers?: Record<string, string>): Reply {
+  return { status, headers: baseHeaders("application/json; charset=utf-8", headers), body: JSON.stringify(body) };
 }
 
 /** A JSON error `{ code, error }`; the message passes through redact(). 429s get Retry-After. */
-export function errorResponse(
+export function errorReply(
   code: ServerErrorCode,
   message: string,
   options: { status?: number; details?: CodexErrorDetails; headers?: Record<string, string>; extra?: Record<string, unknown> } = {},
-): Response {
+): Reply {
   const error = new CodexError(code, redact(message), { status: options.status, details: options.details });
   const body: ErrorBody & Record<string, unknown> = { ...options.extra, ...errorFields(error) };
   const headers: Record<string, string> = { ...options.headers };
   if (body.retryAfter !== undefined) headers["retry-after"] = String(body.retryAfter);
-  return jsonResponse(error.status, body, headers);
+  return jsonReply(error.status, body, headers);
 }
 
 /** The wire fields of a CodexError: code, redacted message, and the known safe details. */
@@ -49,7 +49,7 @@ export function errorFields(error: CodexError): ErrorBody & Record<string, unkno
 }
 
 /** A streaming NDJSON response with `Cache-Control: no-store`. */
-export function ndjsonResponse(body: ReadableStream<Uint8Array>, headers?: Record<string, string>): Response {
+export function ndjsonReply(body: ReadableStream<Uint8Array>, headers?: Record<string, string>): Reply {
   // x-accel-buffering tells nginx-style proxies not to buffer the stream.
-  return new Response(body, { status: 200, headers: baseHeaders("application/x-ndjson", { "x-accel-buffering": "no", ...headers }) });
+  return { status: 200, headers: baseHeaders("application/x-ndjson", { "x-accel-buffering": "no", ...headers }), body };
 }
