@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { CodexRunner } from "../src/backend/runner.js";
 import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
 import { Browser, makeHarness, readEvents } from "./helpers/handler-harness.js";
 import { createTestRunner } from "./helpers/test-runner.js";
@@ -232,5 +233,46 @@ describe("the default store", () => {
     expect((await browser.get("/status")).status).toBe(200);
     c.advance(25 * 60 * MINUTE); // past the default 24 h idle timeout
     expect((await browser.get("/status")).status).toBe(401);
+  });
+});
+
+describe("opened-data cache (openedCacheSize)", () => {
+  /** Counts its getStatus calls in ctx.data: each poll must see the count the previous one saved. */
+  function countingRunner(): CodexRunner {
+    return {
+      async startDeviceLogin() {
+        return { status: "started", loginUrl: "https://auth.openai.com/codex/device", userCode: "ABCD-1234", expiresAt: Date.now() + 60_000 };
+      },
+      async getStatus(ctx) {
+        const seen = typeof ctx.data.polls === "number" ? ctx.data.polls : 0;
+        ctx.data.polls = seen + 1;
+        // Mutating what we were given must never leak into the next read of the same sealed bytes.
+        ctx.data.scratch = { mutated: true };
+        delete ctx.data.scratch;
+        return seen + 1 >= 4 ? { status: "authenticated", account: { email: `polls-${seen + 1}@example.com` } } : { status: "pending" };
+      },
+      async *run() {
+        yield { type: "done", result: {} };
+      },
+      async logout() {},
+    };
+  }
+
+  it.each([0, 1, 512])("with size %i, every poll reads what the previous one saved (never a stale copy)", async (openedCacheSize) => {
+    const { handler, store } = makeHarness({ openedCacheSize }, countingRunner() as never);
+    const browser = new Browser(handler);
+    await browser.post("/session");
+    await browser.post("/login/start");
+    for (let i = 1; i <= 3; i++) expect(await (await browser.get("/status")).json()).toEqual({ ok: false, status: "pending" });
+    const done = await browser.get("/status");
+    expect(await done.json()).toEqual({ ok: true, account: { email: "polls-4@example.com" } });
+    // The store still holds only sealed data.
+    expect(store.dump()).not.toContain("polls");
+  });
+
+  it("refuses a size that is not a whole number ≥ 0", () => {
+    for (const openedCacheSize of [-1, 1.5, Number.NaN]) {
+      expect(() => makeHarness({ openedCacheSize })).toThrow(/openedCacheSize/);
+    }
   });
 });

@@ -73,6 +73,12 @@ export interface CodexHandlerOptions {
   sessionStore?: SessionStore;
   /** Key for sealing session data at rest; default: derived from cookieSecret with HKDF. */
   sealKey?: string | Uint8Array;
+  /**
+   * How many sessions' opened (decrypted) data this process keeps, keyed by
+   * the exact sealed bytes, so a page that polls is not decrypted on every
+   * request. The store still holds only sealed data. Default 512; 0 turns it off.
+   */
+  openedCacheSize?: number;
   /** Default `/api/codex`. */
   basePath?: string;
   limits?: {
@@ -151,12 +157,16 @@ export function resolveOptions(options: CodexHandlerOptions): ResolvedOptions {
 
   const now = options.now ?? Date.now;
   const basePath = normaliseBasePath(options.basePath ?? DEFAULT_BASE_PATH);
+  const openedCacheSize = options.openedCacheSize ?? 512;
+  if (!Number.isInteger(openedCacheSize) || openedCacheSize < 0) {
+    throw new TypeError("createCodexHandler: `openedCacheSize` must be a whole number ≥ 0");
+  }
   const sealer =
     options.sealKey === undefined
-      ? createSealer({ secret: secrets })
+      ? createSealer({ secret: secrets, openedCacheSize })
       : typeof options.sealKey === "string"
-        ? createSealer({ secret: options.sealKey })
-        : createSealer({ key: options.sealKey });
+        ? createSealer({ secret: options.sealKey, openedCacheSize })
+        : createSealer({ key: options.sealKey, openedCacheSize });
 
   return {
     runner,
