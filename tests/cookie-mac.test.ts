@@ -1,3 +1,5 @@
+import * as nodeCrypto from "node:crypto";
+import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { defaultCookieMac, nodeCryptoMac, webCryptoMac } from "../src/backend/cookie-mac.js";
 import { createCookieSigner } from "../src/backend/cookies.js";
@@ -54,5 +56,87 @@ describe("cookie HMAC engines", () => {
       expect(await fresh().verify(`${NAME}=${moved}`)).toBeNull();
       expect(await fresh().verify(`${NAME}=${value}`)).toBe(id);
     });
+  });
+});
+
+describe("nodeCryptoMac is exactly HMAC-SHA256", () => {
+  const hmac = (secret: string, message: string) => createHmac("sha256", secret).update(message).digest();
+  const ascii = (n: number) => Array.from({ length: n }, (_, i) => String.fromCharCode(33 + ((i * 7) % 94))).join("");
+  // Key lengths around SHA-256's 64-byte block: shorter keys are padded, longer ones hashed first.
+  const secrets: Array<[string, string]> = [
+    ["16 ASCII bytes", ascii(16)],
+    ["63 ASCII bytes", ascii(63)],
+    ["64 ASCII bytes", ascii(64)],
+    ["65 ASCII bytes", ascii(65)],
+    ["200 ASCII bytes", ascii(200)],
+    ["63 UTF-8 bytes with é", `${"é".repeat(30)}abc`],
+    ["64 UTF-8 bytes with €", `${"€".repeat(21)}x`],
+    ["65 UTF-8 bytes with é", `${"é".repeat(32)}z`],
+    ["16 characters of emoji and CJK (50 bytes)", "🔑秘密🔑秘密🔑秘密鍵鍵"],
+    ["200 characters of mixed scripts", "ключ-鍵-🔐-clé-".repeat(20).slice(0, 200)],
+  ];
+  const messages: Array<[string, string]> = [
+    ["empty", ""],
+    ["ASCII", "__Host-codex_sid=p3Q9xZ-_abcdefghijklmnopqrstuvwxyz0123456"],
+    ["multi-byte UTF-8", "naïve café — 日本語 — 🎉🎉"],
+    ["a lone surrogate", "x\ud800y"],
+    ["long (1000 bytes)", "m".repeat(1000)],
+    ["exactly one block", "b".repeat(64)],
+  ];
+
+  it("uses key lengths that straddle the block size as labelled (and runs where crypto.hash exists)", () => {
+    // On Node ≥ 20.12 nodeCryptoMac computes HMAC over one-shot crypto.hash: these tests check that construction.
+    expect(typeof (nodeCrypto as { hash?: unknown }).hash).toBe("function");
+    expect(secrets.map(([, s]) => Buffer.byteLength(s, "utf8")).slice(0, 8)).toEqual([16, 63, 64, 65, 200, 63, 64, 65]);
+  });
+
+  it.each(secrets)("signs like createHmac with a secret of %s, for every message", (_label, secret) => {
+    const mac = nodeCryptoMac(secret);
+    for (const [name, message] of messages) {
+      const expected = hmac(secret, message);
+      const signed = mac.sign(message) as Uint8Array;
+      expect(Buffer.from(signed).equals(expected), name).toBe(true);
+      expect(signed.byteLength).toBe(32);
+      expect(mac.verify(new Uint8Array(expected), message), name).toBe(true);
+    }
+  });
+
+  it.each(secrets)("agrees with Web Crypto for a secret of %s", async (_label, secret) => {
+    const web = webCryptoMac(secret);
+    const node = nodeCryptoMac(secret);
+    for (const [, message] of messages) {
+      expect(Buffer.from(node.sign(message) as Uint8Array).equals(Buffer.from(await web.sign(message)))).toBe(true);
+    }
+  });
+
+  it("rejects a MAC with any one bit flipped, of the wrong length, or for another message", () => {
+    const secret = ascii(65);
+    const mac = nodeCryptoMac(secret);
+    const message = "__Host-codex_sid=some-session-id";
+    const good = new Uint8Array(hmac(secret, message));
+    expect(mac.verify(good, message)).toBe(true);
+    for (let bit = 0; bit < 256; bit++) {
+      const bad = new Uint8Array(good);
+      bad[bit >> 3] = (bad[bit >> 3] as number) ^ (1 << (bit & 7));
+      expect(mac.verify(bad, message), `bit ${bit}`).toBe(false);
+    }
+    expect(mac.verify(good.slice(0, 31), message)).toBe(false);
+    expect(mac.verify(new Uint8Array([...good, 0]), message)).toBe(false);
+    expect(mac.verify(new Uint8Array(32), message)).toBe(false);
+    expect(mac.verify(good, `${message}x`)).toBe(false);
+    expect(nodeCryptoMac(ascii(64)).verify(good, message)).toBe(false); // another secret
+  });
+
+  it("returns a fresh buffer per call: changing one result never changes a later one", () => {
+    const secret = ascii(16);
+    const mac = nodeCryptoMac(secret);
+    const first = mac.sign("a") as Uint8Array;
+    first.fill(0);
+    const interleaved = ["a", "b", "", "a"].map((m) => mac.sign(m) as Uint8Array);
+    expect(Buffer.from(interleaved[0] as Uint8Array).equals(hmac(secret, "a"))).toBe(true);
+    expect(Buffer.from(interleaved[1] as Uint8Array).equals(hmac(secret, "b"))).toBe(true);
+    expect(Buffer.from(interleaved[2] as Uint8Array).equals(hmac(secret, ""))).toBe(true);
+    expect(Buffer.from(interleaved[3] as Uint8Array).equals(hmac(secret, "a"))).toBe(true);
+    expect(interleaved[0]).not.toBe(interleaved[3]);
   });
 });

@@ -138,3 +138,63 @@ describe("CORS only for allowedOrigins", () => {
     expect(() => makeHarness({ allowedOrigins: [origin] })).toThrow(/allowedOrigins/);
   });
 });
+
+describe("CSRF Origin/Host comparison memo", () => {
+  // Every name here is unique to this block, so no earlier answer for the same pair is remembered from other tests.
+  const { handler } = makeHarness();
+  const post = async (origin: string, host: string): Promise<number> => {
+    const res = await handler(new Request(`${BASE}/session`, { method: "POST", headers: { origin, host } }), { clientIp: "192.0.2.20" });
+    return res.status;
+  };
+
+  it("accepts an Origin with its own Host, then rejects the same Origin with another Host", async () => {
+    expect(await post("https://memo-a.example", "memo-a.example")).toBe(200);
+    expect(await post("https://memo-a.example", "memo-b.example")).toBe(403);
+    expect(await post("https://memo-a.example", "memo-a.example")).toBe(200);
+  });
+
+  it("rejects an Origin with another Host, then accepts the same Origin with its own Host", async () => {
+    expect(await post("https://memo-c.example", "memo-d.example")).toBe(403);
+    expect(await post("https://memo-c.example", "memo-c.example")).toBe(200);
+    expect(await post("https://memo-c.example", "memo-d.example")).toBe(403);
+  });
+
+  it("keeps the Host side apart too: one Host, a matching Origin and a foreign one, in both orders", async () => {
+    expect(await post("https://memo-e.example", "memo-e.example")).toBe(200);
+    expect(await post("https://memo-f.example", "memo-e.example")).toBe(403);
+    expect(await post("https://memo-h.example", "memo-g.example")).toBe(403);
+    expect(await post("https://memo-g.example", "memo-g.example")).toBe(200);
+    // Ports, scheme defaults and case are part of the answer, not of the memo's confusion.
+    expect(await post("https://memo-i.example:8443", "memo-i.example:8443")).toBe(200);
+    expect(await post("https://memo-i.example:8443", "memo-i.example")).toBe(403);
+    expect(await post("https://memo-i.example", "memo-i.example:443")).toBe(200);
+    expect(await post("http://memo-i.example", "memo-i.example:443")).toBe(403);
+    expect(await post("https://memo-i.example", "MEMO-I.example")).toBe(200);
+  });
+
+  it("answers every (Origin, Host) pair of a 2×2 grid right, in every order, many times", async () => {
+    const origins = ["https://memo-grid-1.example", "https://memo-grid-2.example"];
+    const hosts = ["memo-grid-1.example", "memo-grid-2.example"];
+    const cells = origins.flatMap((o, i) => hosts.map((h, j) => [o, h, i === j ? 200 : 403] as const));
+    for (let round = 0; round < 4; round++) {
+      const order = round % 2 === 0 ? cells : [...cells].reverse();
+      for (const [origin, host, status] of order) expect(await post(origin, host), `${origin} on ${host}`).toBe(status);
+    }
+  });
+
+  it("still answers right after more than 256 distinct pairs have passed through", async () => {
+    const pairs = Array.from({ length: 700 }, (_, i) => {
+      const origin = `https://memo-many-${i % 350}.example`;
+      const match = i < 350; // the first 350 pairs match, the next 350 put the same Origins on a foreign Host
+      return [origin, match ? `memo-many-${i}.example` : `memo-other-${i}.example`, match ? 200 : 403] as const;
+    });
+    for (const [origin, host, status] of pairs) expect(await post(origin, host), `${origin} on ${host}`).toBe(status);
+    // Early pairs (long evicted) and recent ones, in reverse and mixed orders.
+    for (const [origin, host, status] of [...pairs].reverse()) expect(await post(origin, host), `${origin} on ${host}`).toBe(status);
+    for (let i = 0; i < pairs.length; i += 37) {
+      const [origin, host, status] = pairs[i] as (typeof pairs)[number];
+      expect(await post(origin, host)).toBe(status);
+      expect(await post(origin, `x-${host}`)).toBe(403);
+    }
+  });
+});
