@@ -434,6 +434,14 @@ describe.each(adapters)("%s: the fast path and the Web path give the same answer
     expect(comparableBody(res)).toMatchObject({ code: "METHOD_NOT_ALLOWED" });
     expect(header(res, "allow")).toBe("GET, OPTIONS");
   });
+
+  it("answers 405 JSON on the Web path too, instead of dropping the connection, when a Web Request cannot carry the method", async () => {
+    const { web } = await startPair(make);
+    const res = await call(web.port, { method: "TRACE", path: "/api/codex/status" });
+    expect(res.status).toBe(405);
+    expect(comparableBody(res)).toMatchObject({ code: "METHOD_NOT_ALLOWED" });
+    expect(header(res, "cache-control")).toBe("no-store");
+  });
 });
 
 /** Sends a raw HTTP/1.1 request (repeated headers kept as written) and reads the whole answer. */

@@ -3,7 +3,7 @@ import type { ErrorBody } from "../../contract.js";
 import { coreOf, createCodexHandler, type CodexHandler, type ContractCore } from "../handler.js";
 import type { CodexHandlerOptions } from "../options.js";
 import type { Reply } from "../reply.js";
-import { toIncomingRequest, toWebRequest, type ToWebRequestOptions } from "./node-request.js";
+import { toIncomingRequest, toWebRequest, type ConvertedRequest, type ToWebRequestOptions } from "./node-request.js";
 import { sendReply, sendWebResponse } from "./node-response.js";
 
 /** A `node:http` request listener. */
@@ -24,7 +24,15 @@ export async function serveNodeRequest(
 ): Promise<void> {
   const core = coreOf(handler);
   if (core !== undefined) return serveWithCore(core, req, res, options);
-  const { request, clientIp, releaseBody } = toWebRequest(req, res, options);
+  let converted: ConvertedRequest;
+  try {
+    converted = toWebRequest(req, res, options);
+  } catch {
+    // A Web Request refuses some methods outright (CONNECT, TRACE, TRACK): no Web handler can be asked.
+    res.writeHead(405, { ...INTERNAL_HEADERS(), connection: "close" }).end(UNCONVERTIBLE_BODY);
+    return;
+  }
+  const { request, clientIp, releaseBody } = converted;
   let response: Response;
   try {
     response = await handler(request, { clientIp });
@@ -82,6 +90,7 @@ export function createNodeHandler(options: CodexHandlerOptions): NodeListener {
 }
 
 const INTERNAL_BODY = JSON.stringify({ ok: false, code: "INTERNAL", error: "Internal error." } satisfies ErrorBody);
+const UNCONVERTIBLE_BODY = JSON.stringify({ ok: false, code: "METHOD_NOT_ALLOWED", error: "This method is not supported." } satisfies ErrorBody);
 const INTERNAL_HEADERS = (): Record<string, string> => ({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
 
 function internalErrorResponse(): Response {
