@@ -11,6 +11,7 @@ export default defineConfig({
     "backend/next": "src/backend/next.ts",
     "backend/fastify": "src/backend/fastify.ts",
     "backend/hono": "src/backend/hono.ts",
+    "backend/worker": "src/backend/worker.ts",
     "simulator/index": "src/simulator/index.ts",
     "simulator/bin": "src/simulator/bin.ts",
   },

@@ -13,7 +13,7 @@ export default defineConfig({
       { find: /^codex-auth\/backend\/redis$/, replacement: src("backend/redis.ts") },
       { find: /^codex-auth\/backend\/direct$/, replacement: src("backend/direct.ts") },
       { find: /^codex-auth\/backend\/cli$/, replacement: src("backend/cli.ts") },
-      { find: /^codex-auth\/backend\/(next|fastify|hono)$/, replacement: src("backend/$1.ts") },
+      { find: /^codex-auth\/backend\/(next|fastify|hono|worker)$/, replacement: src("backend/$1.ts") },
       { find: /^codex-auth\/simulator$/, replacement: src("simulator/index.ts") },
     ],
   },

@@ -22,6 +22,7 @@ const expected: Record<string, string[]> = {
   "./backend/next": ["createCodexRouteHandlers"],
   "./backend/fastify": ["codexFastify"],
   "./backend/hono": ["codexHono"],
+  "./backend/worker": ["createCodexProxy"],
   "./simulator": ["startSimulator"],
 };
 
@@ -61,6 +62,14 @@ describe("the published package", () => {
       for (const format of ["import", "require"] as const) {
         expect(() => readFileSync(new URL(`../${conditions[format].types}`, import.meta.url))).not.toThrow();
       }
+    }
+  });
+
+  it("keeps the Worker proxy entry free of node: modules once built (it runs on fetch runtimes)", () => {
+    for (const file of ["../dist/backend/worker.js", "../dist/backend/worker.cjs"]) {
+      const code = readFileSync(new URL(file, import.meta.url), "utf8");
+      expect(code).not.toMatch(/from ["']node:|require\(["']node:|import\(["']node:/);
+      expect(code).not.toContain("createCodexHandler");
     }
   });
 
