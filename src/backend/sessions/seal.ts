@@ -95,7 +95,7 @@ export function createSealer(options: SealerOptions): SyncSealer {
   };
 }
 
-/** The most recently opened sealed values and their text, oldest dropped first; a fresh object is parsed per read. */
+/** The last sealed values opened and their text, oldest dropped first; a fresh object is parsed per read. */
 class OpenedCache {
   readonly #max: number;
   readonly #map = new Map<string, string>();
@@ -103,12 +103,8 @@ class OpenedCache {
     this.#max = Number.isFinite(max) && max > 0 ? Math.floor(max) : 0;
   }
   get(sealed: string): string | undefined {
-    const plain = this.#map.get(sealed);
-    if (plain !== undefined) {
-      this.#map.delete(sealed); // refresh its place: recently read stays
-      this.#map.set(sealed, plain);
-    }
-    return plain;
+    // First in, first out: a value dropped while still in use is simply opened (and kept) again.
+    return this.#map.get(sealed);
   }
   set(sealed: string, plain: string): void {
     if (this.#max === 0) return;
