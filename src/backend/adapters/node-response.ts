@@ -89,7 +89,14 @@ async function pipeBody(
     });
 
   try {
-    let pending = reader.read();
+    // Every read is marked handled at once: if the client leaves, the loop stops without awaiting the
+    // last read, and a body that then errors (an aborted fetch) must not become an unhandled rejection.
+    const read = (): Promise<Read> => {
+      const next = reader.read();
+      next.catch(() => {});
+      return next;
+    };
+    let pending = read();
     const first = await soon(pending);
     if (gone) return;
     if (first === undefined) {
@@ -98,7 +105,7 @@ async function pipeBody(
       res.writeHead(status, { ...headers, "content-length": "0" }).end();
       return;
     } else {
-      pending = reader.read();
+      pending = read();
       const second = await soon(pending);
       if (second?.done) {
         // The whole body in one chunk: one write with Content-Length, no chunked framing.
@@ -116,7 +123,7 @@ async function pipeBody(
         return;
       }
       if (!res.write(value)) await drained();
-      pending = reader.read();
+      pending = read();
     }
   } catch {
     // The body failed mid-stream: cut the connection so the client sees a truncated answer, not a complete one.
