@@ -13,6 +13,10 @@ import express from "express";
 import { createCodexRouter } from "../src/backend/adapters/express.js";
 import { serveNodeRequest } from "../src/backend/adapters/node.js";
 import { createCodexHandler, type CodexHandler } from "../src/backend/handler.js";
+import { resolveOptions, type CodexHandlerOptions } from "../src/backend/options.js";
+import { SessionManager } from "../src/backend/session-manager.js";
+import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
+import type { SessionStore } from "../src/backend/sessions/types.js";
 import type { CodexRunner } from "../src/backend/runner.js";
 
 export interface ChildConfig {
@@ -54,17 +58,33 @@ const runner: CodexRunner = {
   },
 };
 
+/**
+ * The handler's own session reader over the `/api/codex` handler's store: the
+ * `/session-read` route is the trivial route plus reading its signed-in session
+ * (cookie check, store read, opening the sealed data), and nothing else. What
+ * any route that knows its user pays, before doing anything with it.
+ */
+let readSession: (cookie: string | undefined) => Promise<unknown> = async () => undefined;
+
 async function main(config: ChildConfig): Promise<void> {
-  const handlers = PREFIXES.map((prefix) =>
-    createCodexHandler({
-      runner,
-      cookieSecret: SECRET,
-      cookieOptions: { secure: false },
-      // The built-in limiter stays on (its cost is part of POST /session), just wide enough for one IP's flood.
-      rateLimits: { sessionCreatePerIp: { points: 1_000_000_000, durationSec: 60 } },
-      basePath: `${prefix}/api/codex`,
-    }),
-  );
+  const oneStore = createMemorySessionStore();
+  const handlerOptions = (prefix: string, sessionStore?: SessionStore): CodexHandlerOptions => ({
+    runner,
+    cookieSecret: SECRET,
+    cookieOptions: { secure: false },
+    // The built-in limiter stays on (its cost is part of POST /session), just wide enough for one IP's flood.
+    rateLimits: { sessionCreatePerIp: { points: 1_000_000_000, durationSec: 60 } },
+    basePath: `${prefix}/api/codex`,
+    ...(sessionStore === undefined ? {} : { sessionStore }),
+  });
+  const handlers = PREFIXES.map((prefix) => createCodexHandler(handlerOptions(prefix, prefix === "" ? oneStore : undefined)));
+  const reader = new SessionManager(resolveOptions(handlerOptions("", oneStore)));
+  const signal = new AbortController().signal; // one for all: lookup never reads it
+  readSession = async (cookie) => {
+    const found = await reader.lookup({ method: "GET", url: "http://bench/", body: null, signal, headers: { get: (name) => (name === "cookie" ? (cookie ?? null) : null) } });
+    if (found.kind !== "active") throw new Error("bench: /session-read found no session");
+    return found;
+  };
   const [one, full] = handlers as [CodexHandler, CodexHandler, CodexHandler];
   const server = createServer(config.framework === "express" ? expressApp(handlers) : nodeListener(handlers));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -101,6 +121,9 @@ function expressApp(handlers: CodexHandler[]): RequestListener {
     app.all("/trivial", (_req, res) => {
       res.json({ ok: true }); // the idiomatic Express answer an app's own route would give
     });
+    app.get("/session-read", (req, res, next) => {
+      readSession(req.headers.cookie).then(() => res.json({ ok: true }), next);
+    });
     mount(app);
     return app;
   };
@@ -121,6 +144,13 @@ function nodeListener(handlers: CodexHandler[]): RequestListener {
     const url = req.url ?? "/";
     if (url === "/trivial") {
       res.writeHead(200, { "content-type": "application/json; charset=utf-8" }).end(TRIVIAL_BODY);
+      return;
+    }
+    if (url === "/session-read") {
+      readSession(req.headers.cookie).then(
+        () => res.writeHead(200, { "content-type": "application/json; charset=utf-8" }).end(TRIVIAL_BODY),
+        () => res.writeHead(500).end(),
+      );
       return;
     }
     const handler = url.startsWith("/full/")

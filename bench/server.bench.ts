@@ -52,15 +52,17 @@ export default async function run(): Promise<void> {
         ]);
         rows.push(row(framework, "POST /session (new session each)", session, trivialPost, 0.7));
 
-        const [trivialGet, constant, one, full, trivialGetB, oneB] = await compare([
+        const [trivialGet, constant, sessionRead, one, full, trivialGetB, oneB] = await compare([
           { child: a, method: "GET", path: "/trivial" },
           { child: a, method: "GET", path: "/constant" },
+          { child: a, method: "GET", path: "/session-read", cookie: a.cookie },
           { child: a, method: "GET", path: "/api/codex/status", cookie: a.cookie },
           { child: b, method: "GET", path: "/full/api/codex/status", cookie: b.fullCookie },
           { child: b, method: "GET", path: "/trivial" },
           { child: b, method: "GET", path: "/api/codex/status", cookie: b.cookie },
         ]);
         rows.push(row(framework, "a Web handler of one's own (constant Response)", constant, trivialGet, 0));
+        rows.push(row(framework, "floor: trivial route + reading its session", sessionRead, trivialGet, 0));
         rows.push(row(framework, "GET /status (1 session)", one, trivialGet, 0.85));
         rows.push(row(framework, `GET /status (${IDLE_SESSIONS / 1000}k idle sessions)`, full, trivialGetB, 0.85));
         rows.push(row(framework, "  …50k idle vs 1 session (other process)", full, one, 0.9));
@@ -81,7 +83,7 @@ export default async function run(): Promise<void> {
     `(autocannon, 10 connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per route after a 1 s warm-up; figures and ratios are medians over rounds; CPU = the server process's user+system time per completed request; Node ${process.version}${QUICK ? "; BENCH_QUICK: indicative only" : ""})`,
   );
   console.log(
-    "Baselines: Express = app.all('/trivial') first in the app, res.json({ ok: true }), ETag off; node = writeHead + end of the same JSON. The codex handlers run with the built-in rate limiter on (POST /session per IP widened for the flood).",
+    "Baselines: Express = app.all('/trivial') first in the app, res.json({ ok: true }), ETag off; node = writeHead + end of the same JSON. The codex handlers run with the built-in rate limiter on (POST /session per IP widened for the flood). Each Express codex router sits in an app of its own, after the trivial route. 'floor' = the trivial route that also reads its signed-in session with the handler's own parts (cookie check, store read, opening the sealed data): what any route that knows its user pays.",
   );
 }
 
