@@ -5,7 +5,8 @@
  * the same framework and server; and heap bytes per idle session.
  *
  * How: each framework's server runs in a child process of its own (so
- * autocannon, here, does not share its event loop), on 127.0.0.1. The routes
+ * autocannon, here, does not share its event loop), on 127.0.0.1, from code
+ * compiled as the package is (see builtChild). The routes
  * compared are measured in interleaved rounds and each ratio is the median of
  * the per-round ratios, so load from other processes hits both sides alike.
  * Env: BENCH_SECONDS (default 2) per route per round, BENCH_ROUNDS (default 5),
@@ -14,6 +15,7 @@
  * BENCH_PROFILE=<dir> to write the server children's --cpu-prof files there.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { build } from "esbuild";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { ChildConfig, ChildReady } from "./server-child.js";
@@ -92,9 +94,9 @@ interface Child extends ChildReady {
 }
 
 async function withChild<T>(config: ChildConfig, body: (child: Child) => Promise<T>): Promise<T> {
-  const execArgv = ["--expose-gc", "--import", "tsx"];
+  const execArgv = ["--expose-gc"];
   if (process.env.BENCH_PROFILE) execArgv.push("--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`);
-  const child = fork(fileURLToPath(new URL("./server-child.ts", import.meta.url)), [], {
+  const child = fork(await builtChild(), [], {
     execArgv,
     env: { ...process.env, CODEX_BENCH_CHILD: JSON.stringify(config) },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -111,6 +113,32 @@ async function withChild<T>(config: ChildConfig, body: (child: Child) => Promise
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
     if (child.exitCode === null) child.kill();
   }
+}
+
+let built: Promise<string> | undefined;
+
+/**
+ * The server child compiled the way the package is (esbuild, ES2022, no
+ * keepNames: what tsup ships), not run through tsx, whose transform wraps every
+ * closure made per request in a naming call that the published code never has.
+ * Packages stay external, resolved from this repository's node_modules.
+ */
+function builtChild(): Promise<string> {
+  built ??= (async () => {
+    const outfile = fileURLToPath(new URL("../node_modules/.cache/codex-auth-bench/server-child.mjs", import.meta.url));
+    await build({
+      entryPoints: [fileURLToPath(new URL("./server-child.ts", import.meta.url))],
+      outfile,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "es2022",
+      packages: "external",
+      logLevel: "warning",
+    });
+    return outfile;
+  })();
+  return built;
 }
 
 /** Per-round figures of one target: req/s, and the server's CPU µs per request. */
