@@ -19,7 +19,7 @@ export interface ActiveSession {
   authenticated: boolean;
   data: SessionData;
   readonly createdAt: number;
-  /** What was last persisted, to skip writes that change nothing. */
+  /** The payload text last persisted (or read), to skip writes that change nothing. */
   snapshot: string;
   /** The handle is pinned in the payload (always after the first rotation). */
   pinned: boolean;
@@ -50,9 +50,9 @@ export class SessionManager {
     const found = await this.#opts.store.get(id);
     if (found.state === "rotated") return { kind: "rotated" };
     if (found.state !== "active") return { kind: "none" };
-    const payload = this.#opts.sealer.unsealSync(found.session.data);
-    if (payload === null) return { kind: "none" }; // sealed under a key we no longer hold, or corrupt
-    const { h, a, d } = payload as Payload;
+    const text = this.#opts.sealer.openTextSync(found.session.data);
+    if (text === null) return { kind: "none" }; // sealed under a key we no longer hold, or corrupt
+    const { h, a, d } = JSON.parse(text) as Payload; // an object: the sealer opens nothing else
     const data = d !== null && typeof d === "object" && !Array.isArray(d) ? d : {};
     const session: ActiveSession = {
       id,
@@ -60,10 +60,9 @@ export class SessionManager {
       authenticated: a === 1,
       data,
       createdAt: found.session.createdAt,
-      snapshot: "",
+      snapshot: text,
       pinned: typeof h === "string" && h !== "",
     };
-    session.snapshot = snapshotOf(session);
     return { kind: "active", session };
   }
 
@@ -72,8 +71,7 @@ export class SessionManager {
     const id = newSessionId();
     const createdAt = this.#opts.now();
     await this.#opts.store.create(id, { data: "", createdAt });
-    const session: ActiveSession = { id, handle: handleFromId(id), authenticated: false, data: {}, createdAt, snapshot: "", pinned: false };
-    session.snapshot = snapshotOf(session);
+    const session: ActiveSession = { id, handle: handleFromId(id), authenticated: false, data: {}, createdAt, snapshot: EMPTY, pinned: false };
     return { session, setCookie: await this.setCookieFor(id) };
   }
 
@@ -86,10 +84,12 @@ export class SessionManager {
   /** Writes the session back if the runner (or the auth flag) changed anything. Never resurrects a deleted session. */
   async persist(session: ActiveSession, force = false): Promise<void> {
     if (!isPlainObject(session.data)) session.data = {};
-    const snapshot = snapshotOf(session);
-    if (!force && snapshot === session.snapshot) return;
-    await this.#opts.store.save(session.id, { data: await this.#seal(session), createdAt: session.createdAt });
-    session.snapshot = snapshot;
+    const text = payloadText(session);
+    if (!force && text === session.snapshot) return;
+    await this.#opts.store.save(session.id, { data: this.#opts.sealer.sealTextSync(text), createdAt: session.createdAt });
+    session.snapshot = text;
+    // Once anything is stored the handle is in it, so it outlives the id it was derived from.
+    if (text !== EMPTY) session.pinned = true;
   }
 
   /** The runner context for a session: ctx.data is the session's data; ctx.save persists it now. */
@@ -132,21 +132,21 @@ export class SessionManager {
     return sessionCookie(this.#opts.cookieName, await this.#signer.sign(id), this.#attrs);
   }
 
-  async #seal(session: ActiveSession): Promise<string> {
-    const payload: Payload = {};
-    if (Object.keys(session.data).length > 0) payload.d = session.data;
-    if (session.authenticated) payload.a = 1;
-    // Pin the handle as soon as anything is stored, so it outlives the id it was derived from.
-    if (session.pinned || payload.d !== undefined || payload.a !== undefined) {
-      payload.h = session.handle;
-      session.pinned = true;
-    }
-    return this.#opts.sealer.sealSync(payload as SessionData);
-  }
 }
 
-function snapshotOf(session: ActiveSession): string {
-  return `${session.authenticated ? 1 : 0}${JSON.stringify(session.data)}`;
+const EMPTY = "{}";
+
+/**
+ * The JSON text a session is sealed as: its data, its auth flag, and its handle
+ * as soon as anything is stored. Compared with the text last stored (the
+ * snapshot), it tells whether a write is needed.
+ */
+function payloadText(session: ActiveSession): string {
+  const payload: Payload = {};
+  if (Object.keys(session.data).length > 0) payload.d = session.data;
+  if (session.authenticated) payload.a = 1;
+  if (session.pinned || payload.d !== undefined || payload.a !== undefined) payload.h = session.handle;
+  return JSON.stringify(payload);
 }
 
 function isPlainObject(value: unknown): value is SessionData {

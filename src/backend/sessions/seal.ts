@@ -13,6 +13,10 @@ export interface Sealer {
 export interface SyncSealer extends Sealer {
   sealSync(data: SessionData): string;
   unsealSync(sealed: string): SessionData | null;
+  /** Seals a JSON object's text as it is (`"{}"` seals to `""`); for callers that already hold the text. */
+  sealTextSync(plain: string): string;
+  /** The opened JSON text of a sealed object (`""` opens to `"{}"`); `null` as for unsealSync. */
+  openTextSync(sealed: string): string | null;
 }
 
 /**
@@ -57,8 +61,7 @@ export function createSealer(options: SealerOptions): SyncSealer {
   const sealingKey = keys[0] as Buffer;
   const opened = new OpenedCache(options.openedCacheSize ?? 512);
 
-  const sealSync = (data: SessionData): string => {
-    const plain = JSON.stringify(data);
+  const sealTextSync = (plain: string): string => {
     if (plain === "{}") return "";
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv("aes-256-gcm", sealingKey, iv, { authTagLength: TAG_BYTES });
@@ -67,12 +70,12 @@ export function createSealer(options: SealerOptions): SyncSealer {
     return PREFIX + body.toString("base64url");
   };
 
-  const unsealSync = (sealed: string): SessionData | null => {
-    if (sealed === "") return {};
+  const openTextSync = (sealed: string): string | null => {
+    if (sealed === "") return "{}";
     if (typeof sealed !== "string" || !sealed.startsWith(PREFIX)) return null;
     // A hit means these exact bytes (authentication tag included) opened before: same plaintext.
     const known = opened.get(sealed);
-    if (known !== undefined) return parseData(known);
+    if (known !== undefined) return known;
     const text = sealed.slice(PREFIX.length);
     if (!BASE64URL.test(text)) return null;
     const body = Buffer.from(text, "base64url");
@@ -80,16 +83,24 @@ export function createSealer(options: SealerOptions): SyncSealer {
     for (const key of keys) {
       const plain = open(key, body);
       if (plain === null) continue;
-      const data = parseData(plain);
-      if (data !== null) opened.set(sealed, plain);
-      return data;
+      if (parseData(plain) === null) return null; // authentic but not an object: not ours to hand out
+      opened.set(sealed, plain);
+      return plain;
     }
     return null;
+  };
+
+  const sealSync = (data: SessionData): string => sealTextSync(JSON.stringify(data));
+  const unsealSync = (sealed: string): SessionData | null => {
+    const plain = openTextSync(sealed);
+    return plain === null ? null : parseData(plain);
   };
 
   return {
     sealSync,
     unsealSync,
+    sealTextSync,
+    openTextSync,
     seal: async (data) => sealSync(data),
     unseal: async (sealed) => unsealSync(sealed),
   };
