@@ -211,7 +211,8 @@ function runRequest(origin: string, cookie: string, prompt: string) {
   };
 }
 
-function firstLine(res: IncomingMessage): Promise<string> {
+/** Resolves with the first NDJSON line of a response; the rest stays readable. */
+export function firstLine(res: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let buffered = "";
     const onData = (chunk: Buffer) => {

@@ -9,6 +9,7 @@ import { toNodeListener } from "../src/backend/adapters/node.js";
 import { coreOf, createCodexHandler, type CodexHandler } from "../src/backend/handler.js";
 import type { CodexHandlerOptions } from "../src/backend/options.js";
 import { collect, createScriptedRunner, until, type ScriptedRunner } from "./adapter-runner.js";
+import { firstLine } from "./adapter-suite.js";
 
 // Express 4 is installed under the alias `express4`.
 const express4 = createRequire(import.meta.url)("express4") as typeof express;
@@ -559,24 +560,6 @@ describe("coreOf", () => {
   });
 });
 
-/** Resolves with the first NDJSON line; the rest stays readable. */
-function firstLine(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffered = "";
-    const onData = (chunk: Buffer) => {
-      buffered += chunk.toString("utf8");
-      const nl = buffered.indexOf("\n");
-      if (nl === -1) return;
-      res.off("data", onData);
-      res.pause();
-      res.unshift(Buffer.from(buffered.slice(nl + 1)));
-      resolve(buffered.slice(0, nl));
-    };
-    res.on("data", onData);
-    res.once("error", reject);
-    res.once("end", () => reject(new Error(`stream ended before a line: ${buffered}`)));
-  });
-}
 
 /** Starts a run and resolves when the response head has arrived. */
 function openRun(port: number, origin: string, cookie: string, prompt: string) {

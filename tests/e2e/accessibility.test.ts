@@ -8,7 +8,7 @@ import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { seriousViolations } from "./axe.js";
 import { E2E_TIMEOUT, ROOT_DIR, screenshot, useBrowserAndDemo } from "./harness.js";
-import { loginButton, readUserCode, runPrompt, waitSignedIn } from "./ui.js";
+import { closeLoginPopup, loginButton, readUserCode, runPrompt, waitSignedIn } from "./ui.js";
 
 const env = useBrowserAndDemo();
 
@@ -37,9 +37,8 @@ describe("accessibility", { timeout: E2E_TIMEOUT }, () => {
       expect(await seriousViolations(popup)).toEqual([]);
       await popup.getByLabel("Code").fill(code);
       await popup.getByRole("button", { name: "Approve" }).click();
-      await popup.close();
-
       await waitSignedIn(page);
+      await closeLoginPopup(popup); // the app closes it on sign-in; this only makes sure
       expect(await seriousViolations(page)).toEqual([]);
       // With an answer on screen, as the README shows it.
       await runPrompt(page, "Hello from the codex-auth demo!");
@@ -75,10 +74,9 @@ describe("accessibility", { timeout: E2E_TIMEOUT }, () => {
       await tabTo(popup, { text: "Approve" });
       await popup.keyboard.press("Space");
       await popup.getByText("Approved.").waitFor();
-      await popup.close();
-
-      await page.bringToFront();
       await waitSignedIn(page);
+      await closeLoginPopup(popup); // the app closes it on sign-in; this only makes sure
+      await page.bringToFront();
       await tabTo(page, { tag: "TEXTAREA" });
       await page.keyboard.type("typed with the keyboard");
       await tabTo(page, { text: "Run" });

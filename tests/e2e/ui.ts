@@ -48,7 +48,19 @@ export async function loginThroughPopup(page: Page, options: { slowApproval?: nu
   if (options.slowApproval) await popup.waitForTimeout(options.slowApproval);
   await approveOn(popup, code);
   await waitSignedIn(page);
-  await popup.close().catch(() => undefined);
+  await closeLoginPopup(popup);
+}
+
+/**
+ * Closes the login popup if the app has not (it closes it once it sees the
+ * sign-in). Call it after waitSignedIn: a Playwright close racing the app's own
+ * window.close() has been seen to wait forever in headless Chromium, so either
+ * close ending this is enough.
+ */
+export async function closeLoginPopup(popup: Page): Promise<void> {
+  if (popup.isClosed()) return;
+  const gone = new Promise<void>((resolve) => popup.once("close", () => resolve()));
+  await Promise.race([popup.close().catch(() => undefined), gone]);
 }
 
 /**
