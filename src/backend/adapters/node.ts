@@ -29,7 +29,7 @@ export async function serveNodeRequest(
     converted = toWebRequest(req, res, options);
   } catch {
     // A Web Request refuses some methods outright (CONNECT, TRACE, TRACK): no Web handler can be asked.
-    res.writeHead(405, { ...INTERNAL_HEADERS(), connection: "close" }).end(UNCONVERTIBLE_BODY);
+    res.writeHead(405, { ...JSON_ERROR_HEADERS(), connection: "close" }).end(UNCONVERTIBLE_BODY);
     return;
   }
   const { request, clientIp, releaseBody } = converted;
@@ -54,7 +54,7 @@ async function serveWithCore(core: ContractCore, req: IncomingMessage, res: Serv
   try {
     reply = await core(request, { clientIp });
   } catch {
-    reply = { status: 500, headers: INTERNAL_HEADERS(), body: INTERNAL_BODY }; // the core answers every error itself; a last resort
+    reply = { status: 500, headers: JSON_ERROR_HEADERS(), body: INTERNAL_BODY }; // the core answers every error itself; a last resort
   }
   const released = releaseBody(); // usually a plain boolean: no extra turn
   const closeConnection = typeof released === "boolean" ? released : await released;
@@ -91,8 +91,8 @@ export function createNodeHandler(options: CodexHandlerOptions): NodeListener {
 
 const INTERNAL_BODY = JSON.stringify({ ok: false, code: "INTERNAL", error: "Internal error." } satisfies ErrorBody);
 const UNCONVERTIBLE_BODY = JSON.stringify({ ok: false, code: "METHOD_NOT_ALLOWED", error: "This method is not supported." } satisfies ErrorBody);
-const INTERNAL_HEADERS = (): Record<string, string> => ({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+const JSON_ERROR_HEADERS = (): Record<string, string> => ({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
 
 function internalErrorResponse(): Response {
-  return new Response(INTERNAL_BODY, { status: 500, headers: INTERNAL_HEADERS() });
+  return new Response(INTERNAL_BODY, { status: 500, headers: JSON_ERROR_HEADERS() });
 }
