@@ -221,11 +221,15 @@ function requestUrl(req: IncomingMessage, pathAndQuery: string | undefined): str
   let path = pathAndQuery ?? req.url ?? "/";
   if (!path.startsWith("/")) path = `/${path}`; // absolute-form or '*' targets: keep them inside our origin
   // Concatenation, not new URL(path, base): a path like '//evil' must stay a path, never become a host.
-  try {
-    return new URL(`${scheme}://${authority}${path}`).href;
-  } catch {
-    return `${scheme}://${authority}/`;
+  // A Host that looks plain but does not parse (port 99999, 999.1.1.1) is treated as no usable Host.
+  for (const candidate of [`${scheme}://${authority}${path}`, `${scheme}://localhost${path}`]) {
+    try {
+      return new URL(candidate).href;
+    } catch {
+      // try the next
+    }
   }
+  return `${scheme}://localhost/`;
 }
 
 /** Node's header object as it is when every value is a string (the usual case), else a list of pairs. */
@@ -251,6 +255,13 @@ function streamBody(req: IncomingMessage, state: { finished: boolean }): Readabl
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
+        // Made only when the handler first reads the body (the fast path builds it lazily): the client may
+        // already be gone, and a destroyed request emits nothing more, so say so now rather than wait forever.
+        if (req.destroyed && !req.readableEnded) {
+          state.finished = true;
+          controller.error(new Error("The client went away before the body was read."));
+          return;
+        }
         req.on("data", (chunk: Buffer) => {
           if (state.finished) return;
           controller.enqueue(chunk);
@@ -265,6 +276,12 @@ function streamBody(req: IncomingMessage, state: { finished: boolean }): Readabl
           if (state.finished) return;
           state.finished = true;
           controller.error(err);
+        });
+        // A close without 'end' (and without 'error', which Node does not always emit) is a cut body.
+        req.once("close", () => {
+          if (state.finished || req.readableEnded) return;
+          state.finished = true;
+          controller.error(new Error("The connection closed before the body ended."));
         });
         req.pause();
       },

@@ -1,0 +1,136 @@
+/**
+ * The Node request conversions (fast path and Web path) at their edges: a
+ * client that leaves before the handler reads the body, and a Host header that
+ * looks plain but does not parse.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { connect } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { serveNodeRequest } from "../src/backend/adapters/node.js";
+import { toIncomingRequest, toWebRequest } from "../src/backend/adapters/node-request.js";
+import { readBoundedText } from "../src/backend/body.js";
+import { createCodexHandler, type CodexHandler } from "../src/backend/handler.js";
+import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
+import type { SessionStore } from "../src/backend/sessions/types.js";
+import { createScriptedRunner } from "./adapter-runner.js";
+
+const SECRET = "node-request-tests-Secret-4Kx9Qw2Zr";
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => (s.closeAllConnections(), s.close(() => r())))));
+});
+
+async function listen(server: Server): Promise<number> {
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return (server.address() as AddressInfo).port;
+}
+
+/** Sends a POST head and part (or all) of its body, then drops the connection. */
+function sendAndLeave(port: number, head: string, body: string, leaveAfterMs = 30): void {
+  const socket = connect(port, "127.0.0.1", () => {
+    socket.write(`${head}\r\n\r\n${body}`);
+    setTimeout(() => socket.destroy(), leaveAfterMs);
+  });
+  socket.on("error", () => undefined);
+}
+
+describe.each([
+  ["fast path", toIncomingRequest],
+  ["Web path", toWebRequest],
+] as const)("%s: a body first read after the client left", (_name, convert) => {
+  it.each([
+    ["part of the body", '{"prompt":'],
+    ["all of the body", '{"prompt":"hello there, this is exactly the whole body!!"}'],
+  ])("rejects the read (%s arrived) instead of waiting forever", async (_case, sent) => {
+    let settle!: (outcome: string) => void;
+    const outcome = new Promise<string>((resolve) => (settle = resolve));
+    const port = await listen(
+      createServer((req, res) => {
+        const { request } = convert(req, res);
+        // The handler is busy (a Redis round trip, say) while the client leaves; then it reads the body.
+        res.once("close", () =>
+          setTimeout(() => {
+            readBoundedText(request, 65_536).then(
+              (text) => settle(`read: ${text}`),
+              (error: unknown) => settle(`rejected: ${(error as Error).message}`),
+            );
+          }, 20),
+        );
+      }),
+    );
+    const length = sent.length === 10 ? 100 : sent.length;
+    sendAndLeave(port, `POST /api/codex/run/stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}`, sent);
+    const timeout = new Promise<string>((resolve) => setTimeout(() => resolve("still pending after 2 s"), 2000));
+    expect(await Promise.race([outcome, timeout])).toMatch(/^rejected: /);
+  });
+});
+
+describe("through the handler, with a session store that takes its time", () => {
+  it("every run request whose client left mid-body finishes (nothing is held forever)", async () => {
+    const memory = createMemorySessionStore({ sweepIntervalMs: 0 });
+    const slowStore: SessionStore = {
+      ...memory,
+      get: async (id) => {
+        await new Promise((r) => setTimeout(r, 5));
+        return memory.get(id);
+      },
+    };
+    const runner = createScriptedRunner();
+    const handler: CodexHandler = createCodexHandler({ runner, cookieSecret: SECRET, sessionStore: slowStore, rateLimits: false, cookieOptions: { secure: false } });
+    let started = 0;
+    let settled = 0;
+    const port = await listen(
+      createServer((req, res) => {
+        started += 1;
+        void serveNodeRequest(handler, req, res).finally(() => (settled += 1));
+      }),
+    );
+    const base = `http://127.0.0.1:${port}/api/codex`;
+    const post = (path: string, cookie?: string) =>
+      fetch(base + path, { method: "POST", headers: { origin: `http://127.0.0.1:${port}`, ...(cookie ? { cookie } : {}) } });
+    let cookie = ((await post("/session")).headers.get("set-cookie") ?? "").split(";")[0] as string;
+    const login = await post("/login/start", cookie);
+    cookie = (login.headers.get("set-cookie") ?? cookie).split(";")[0] as string;
+    expect(login.status).toBe(200);
+    const before = settled;
+
+    for (let i = 0; i < 10; i++) {
+      sendAndLeave(
+        port,
+        `POST /api/codex/run/stream HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: http://127.0.0.1:${port}\r\nCookie: ${cookie}\r\nContent-Type: application/json\r\nContent-Length: 100`,
+        '{"prompt":',
+        1,
+      );
+    }
+    const deadline = Date.now() + 3000;
+    while (settled - before < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(started - before).toBe(10);
+    expect(settled - before).toBe(10);
+  });
+});
+
+describe("a Host that looks plain but does not parse", () => {
+  it.each(["app.example:99999", "999.1.1.1", "[1:2]"])("gets the same answer on both paths (Host %s)", async (host) => {
+    const make = () => createCodexHandler({ runner: createScriptedRunner(), cookieSecret: SECRET, rateLimits: false, cookieOptions: { secure: false } });
+    const fast = make();
+    const web = make();
+    const wrapped: CodexHandler = (request, info) => web(request, info);
+    const answers: string[] = [];
+    for (const handler of [fast, wrapped]) {
+      const port = await listen(createServer((req, res) => void serveNodeRequest(handler, req, res)));
+      const raw = await new Promise<string>((resolve) => {
+        const socket = connect(port, "127.0.0.1", () =>
+          socket.write(`GET /api/codex/status HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+        );
+        let text = "";
+        socket.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
+        socket.on("end", () => resolve(text));
+      });
+      answers.push((raw.split("\r\n")[0] ?? "") + " " + (raw.split("\r\n\r\n")[1] ?? ""));
+    }
+    expect(answers[0]).toMatch(/^HTTP\/1\.1 401 .*NO_SESSION/);
+    expect(answers[1]).toBe(answers[0]);
+  });
+});
