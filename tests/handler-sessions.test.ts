@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CodexRunner } from "../src/backend/runner.js";
+import { resolveOptions } from "../src/backend/options.js";
+import { SessionManager } from "../src/backend/session-manager.js";
 import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
 import { Browser, makeHarness, readEvents } from "./helpers/handler-harness.js";
 import { createTestRunner } from "./helpers/test-runner.js";
@@ -274,5 +276,28 @@ describe("opened-data cache (openedCacheSize)", () => {
     for (const openedCacheSize of [-1, 1.5, Number.NaN]) {
       expect(() => makeHarness({ openedCacheSize })).toThrow(/openedCacheSize/);
     }
+  });
+});
+
+describe("opened copies do not outlive what the store holds", () => {
+  it("a write replaces the old version's opened copy, and a delete drops the last one", async () => {
+    const opts = resolveOptions({ runner: createTestRunner(), cookieSecret: "opened-copies-Secret-8Zq3Lx7Wm2" });
+    const sessions = new SessionManager(opts);
+    const { session } = await sessions.create();
+    session.data = { tokens: { accessToken: "first-version-token" } };
+    await sessions.persist(session);
+    const first = session.sealed;
+    expect(first).toMatch(/^v1\./);
+    expect(opts.sealer.holdsOpened(first)).toBe(true); // written, so its next read needs no decryption
+
+    session.data = { tokens: { accessToken: "second-version-token" } };
+    await sessions.persist(session);
+    expect(session.sealed).not.toBe(first);
+    expect(opts.sealer.holdsOpened(first)).toBe(false);
+    expect(opts.sealer.holdsOpened(session.sealed)).toBe(true);
+
+    const last = session.sealed;
+    await sessions.delete(session);
+    expect(opts.sealer.holdsOpened(last)).toBe(false);
   });
 });

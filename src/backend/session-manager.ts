@@ -21,6 +21,8 @@ export interface ActiveSession {
   readonly createdAt: number;
   /** The payload text last persisted (or read), to skip writes that change nothing. */
   snapshot: string;
+  /** What the store holds for it now (sealed), so its opened copy can be dropped once it is replaced. */
+  sealed: string;
   /** The handle is pinned in the payload (always after the first rotation). */
   pinned: boolean;
 }
@@ -61,6 +63,7 @@ export class SessionManager {
       data,
       createdAt: found.session.createdAt,
       snapshot: text,
+      sealed: found.session.data,
       pinned: typeof h === "string" && h !== "",
     };
     return { kind: "active", session };
@@ -71,7 +74,7 @@ export class SessionManager {
     const id = newSessionId();
     const createdAt = this.#opts.now();
     await this.#opts.store.create(id, { data: "", createdAt });
-    const session: ActiveSession = { id, handle: handleFromId(id), authenticated: false, data: {}, createdAt, snapshot: EMPTY, pinned: false };
+    const session: ActiveSession = { id, handle: handleFromId(id), authenticated: false, data: {}, createdAt, snapshot: EMPTY, sealed: "", pinned: false };
     return { session, setCookie: await this.setCookieFor(id) };
   }
 
@@ -86,8 +89,11 @@ export class SessionManager {
     if (!isPlainObject(session.data)) session.data = {};
     const text = payloadText(session);
     if (!force && text === session.snapshot) return;
-    await this.#opts.store.save(session.id, { data: this.#opts.sealer.sealTextSync(text), createdAt: session.createdAt });
+    const sealed = this.#opts.sealer.sealTextSync(text);
+    await this.#opts.store.save(session.id, { data: sealed, createdAt: session.createdAt });
+    this.#opts.sealer.forget(session.sealed); // the old version's opened copy is not kept past its replacement
     session.snapshot = text;
+    session.sealed = sealed;
     // Once anything is stored the handle is in it, so it outlives the id it was derived from.
     if (text !== EMPTY) session.pinned = true;
   }
@@ -121,6 +127,7 @@ export class SessionManager {
   /** Deletes the session from the store. */
   async delete(session: ActiveSession): Promise<void> {
     await this.#opts.store.delete(session.id);
+    this.#opts.sealer.forget(session.sealed); // nor a deleted session's
   }
 
   /** Set-Cookie that clears the session cookie (Max-Age=0, same attributes). */

@@ -17,6 +17,10 @@ export interface SyncSealer extends Sealer {
   sealTextSync(plain: string): string;
   /** The opened JSON text of a sealed object (`""` opens to `"{}"`); `null` as for unsealSync. */
   openTextSync(sealed: string): string | null;
+  /** Drops a sealed value's opened text from this process (the session moved on, or ended). */
+  forget(sealed: string): void;
+  /** Whether this process holds the opened text of `sealed` (for audits and tests). */
+  holdsOpened(sealed: string): boolean;
 }
 
 /**
@@ -67,7 +71,9 @@ export function createSealer(options: SealerOptions): SyncSealer {
     const cipher = createCipheriv("aes-256-gcm", sealingKey, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(AAD);
     const body = Buffer.concat([iv, cipher.update(plain, "utf8"), cipher.final(), cipher.getAuthTag()]);
-    return PREFIX + body.toString("base64url");
+    const sealed = PREFIX + body.toString("base64url");
+    opened.set(sealed, plain); // the next read of what was just written needs no decryption
+    return sealed;
   };
 
   const openTextSync = (sealed: string): string | null => {
@@ -101,6 +107,8 @@ export function createSealer(options: SealerOptions): SyncSealer {
     unsealSync,
     sealTextSync,
     openTextSync,
+    forget: (sealed) => opened.delete(sealed),
+    holdsOpened: (sealed) => opened.get(sealed) !== undefined,
     seal: async (data) => sealSync(data),
     unseal: async (sealed) => unsealSync(sealed),
   };
@@ -116,6 +124,9 @@ class OpenedCache {
   get(sealed: string): string | undefined {
     // First in, first out: a value dropped while still in use is simply opened (and kept) again.
     return this.#map.get(sealed);
+  }
+  delete(sealed: string): void {
+    this.#map.delete(sealed);
   }
   set(sealed: string, plain: string): void {
     if (this.#max === 0) return;
