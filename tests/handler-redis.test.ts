@@ -1,25 +1,12 @@
-import { createClient } from "redis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createCodexHandler, type CodexHandler } from "../src/backend/handler.js";
 import type { CodexHandlerOptions } from "../src/backend/options.js";
 import { createRedisSessionStore } from "../src/backend/sessions/redis-store.js";
 import { Browser, readEvents, SECRET } from "./helpers/handler-harness.js";
-import { startRedisServer, type RedisServer } from "./helpers/redis-server.js";
+import { useRedis } from "./helpers/redis-server.js";
 import { createTestRunner, SECRET_STRINGS, type TestRunner } from "./helpers/test-runner.js";
 
-type Client = ReturnType<typeof createClient>;
-let server: RedisServer;
-let client: Client;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  client = createClient({ url: server.url });
-  await client.connect();
-});
-afterAll(async () => {
-  await client?.quit();
-  await server?.stop();
-});
+const redis = useRedis();
 
 /** Two "processes": two handlers sharing one Redis for sessions and rate limits. */
 function twoInstances(runner: TestRunner, rateLimits: CodexHandlerOptions["rateLimits"], prefix: string): [CodexHandler, CodexHandler] {
@@ -27,7 +14,7 @@ function twoInstances(runner: TestRunner, rateLimits: CodexHandlerOptions["rateL
     createCodexHandler({
       runner,
       cookieSecret: SECRET,
-      sessionStore: createRedisSessionStore({ client, prefix: `${prefix}:session:` }),
+      sessionStore: createRedisSessionStore({ client: redis.client, prefix: `${prefix}:session:` }),
       rateLimits,
     });
   return [make(), make()];
@@ -51,14 +38,14 @@ describe("the handler over a shared Redis", () => {
     stale.cookie = before;
     expect((await stale.get("/status")).status).toBe(409);
 
-    const keys = await client.keys("t1:*");
-    const raw = JSON.stringify(await Promise.all(keys.map((k) => client.hGetAll(k))));
+    const keys = await redis.client.keys("t1:*");
+    const raw = JSON.stringify(await Promise.all(keys.map((k) => redis.client.hGetAll(k))));
     expect(SECRET_STRINGS.filter((s) => raw.includes(s))).toEqual([]);
   });
 
   it("shares rate limits across instances through rate-limiter-flexible's Redis store", async () => {
     const runner = createTestRunner();
-    const rateLimits = { storeClient: client, useRedisPackage: true, sessionCreatePerIp: { points: 3, durationSec: 60 } };
+    const rateLimits = { storeClient: redis.client, useRedisPackage: true, sessionCreatePerIp: { points: 3, durationSec: 60 } };
     const [a, b] = twoInstances(runner, rateLimits, "t2");
     const ip = `198.51.100.${Math.floor(Math.random() * 200) + 1}`;
     expect((await new Browser(a, ip).post("/session")).status).toBe(200);
@@ -67,6 +54,6 @@ describe("the handler over a shared Redis", () => {
     const limited = await new Browser(b, ip).post("/session");
     expect(limited.status).toBe(429);
     expect(await limited.json()).toMatchObject({ code: "RATE_LIMITED", retryAfter: expect.any(Number) });
-    expect((await client.keys("codex-auth:sessionCreatePerIp*")).length).toBeGreaterThan(0);
+    expect((await redis.client.keys("codex-auth:sessionCreatePerIp*")).length).toBeGreaterThan(0);
   });
 });

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createClient } from "redis";
+import { afterAll, beforeAll } from "vitest";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -93,4 +95,39 @@ async function kill(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill("SIGKILL"), 3_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** A connected node-redis client. */
+export type RedisClient = ReturnType<typeof createClient>;
+
+/**
+ * A Redis server and a connected client for one test file: started in
+ * beforeAll, closed in afterAll. Read them once the tests run.
+ *
+ * @example
+ * const redis = useRedis();
+ * it("…", async () => { await redis.client.ping(); });
+ */
+export function useRedis(): { readonly server: RedisServer; readonly client: RedisClient } {
+  let server: RedisServer | undefined;
+  let client: RedisClient | undefined;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    client = createClient({ url: server.url });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.quit();
+    await server?.stop();
+  });
+  return {
+    get server() {
+      if (server === undefined) throw new Error("useRedis: the server starts in beforeAll");
+      return server;
+    },
+    get client() {
+      if (client === undefined) throw new Error("useRedis: the client connects in beforeAll");
+      return client;
+    },
+  };
 }
