@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { afterEach, expect } from "vitest";
 import { createCodexHandler, type CodexHandler } from "../src/backend/handler.js";
 import { cliRunner, type CliRunner, type CliRunnerOptions } from "../src/backend/cli.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../src/simulator/index.js";
@@ -138,4 +139,28 @@ export async function waitFor<T>(probe: () => T | undefined | false | Promise<T 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((done) => setTimeout(done, 50));
   }
+}
+
+/**
+ * After each test of a file that makes a CLI runner under a temp folder:
+ * close the runner, check that no process started under the folder survived,
+ * remove the folder, then let the file reset its own variables.
+ *
+ * @example
+ * let dir: string | undefined; let runner: CliRunner | undefined;
+ * cleanUpCliRunnerAfterEach(() => ({ dir, runner }), () => ((dir = undefined), (runner = undefined)));
+ */
+export function cleanUpCliRunnerAfterEach(
+  current: () => { dir: string | undefined; runner: { close(): Promise<void> } | undefined },
+  reset: () => void,
+): void {
+  afterEach(async () => {
+    const { dir, runner } = current();
+    await runner?.close();
+    if (dir) {
+      expect(processesMatching(dir)).toEqual([]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    reset();
+  });
 }

@@ -7,12 +7,12 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createCodexHandler } from "../src/backend/handler.js";
 import { cliRunner, type CliRunner } from "../src/backend/cli.js";
 import { liveProcessCount } from "../src/backend/runners/cli/spawn.js";
 import { Client, textOf } from "./direct-harness.js";
-import { findLeak, processesMatching } from "./cli-harness.js";
+import { cleanUpCliRunnerAfterEach, findLeak, processesMatching } from "./cli-harness.js";
 
 const jwt = (payload: object) =>
   `eyJhbGciOiJub25lIn0.${Buffer.from(JSON.stringify(payload)).toString("base64url")}.c2lnbmF0dXJlLWZha2UtZmFrZS1mYWtlLXNpZw`;
@@ -73,15 +73,13 @@ if (cmd === "login") {
 
 let dir: string | undefined;
 let runner: CliRunner | undefined;
-afterEach(async () => {
-  await runner?.close();
-  runner = undefined;
-  if (dir) {
-    expect(processesMatching(dir)).toEqual([]);
-    rmSync(dir, { recursive: true, force: true });
-  }
-  dir = undefined;
-});
+cleanUpCliRunnerAfterEach(
+  () => ({ dir, runner }),
+  () => {
+    dir = undefined;
+    runner = undefined;
+  },
+);
 
 function setup(mode: string, root?: (dir: string) => string): { client: Client; logs: string[]; homeRoot: string } {
   // A second set-up in one test: the first runner is closed by then; drop its folder.

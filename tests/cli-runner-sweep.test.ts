@@ -8,10 +8,10 @@ import { randomBytes } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { cliRunner, type CliRunner, type CliRunnerOptions } from "../src/backend/cli.js";
 import type { RunnerContext } from "../src/backend/runner.js";
-import { processesMatching } from "./cli-harness.js";
+import { cleanUpCliRunnerAfterEach, processesMatching } from "./cli-harness.js";
 
 const DAY = 24 * 60 * 60 * 1000;
 const jwt = (payload: object) => `eyJhbGciOiJub25lIn0.${Buffer.from(JSON.stringify(payload)).toString("base64url")}.c2ln`;
@@ -31,15 +31,13 @@ setInterval(() => {}, 1000);
 
 let dir: string | undefined;
 let runner: CliRunner | undefined;
-afterEach(async () => {
-  await runner?.close();
-  runner = undefined;
-  if (dir) {
-    expect(processesMatching(dir)).toEqual([]);
-    rmSync(dir, { recursive: true, force: true });
-  }
-  dir = undefined;
-});
+cleanUpCliRunnerAfterEach(
+  () => ({ dir, runner }),
+  () => {
+    dir = undefined;
+    runner = undefined;
+  },
+);
 
 interface Setup {
   homeRoot: string;
