@@ -53,9 +53,9 @@ export async function loginThroughPopup(page: Page, options: { slowApproval?: nu
 
 /**
  * Closes the login popup if the app has not (it closes it once it sees the
- * sign-in). Call it after waitSignedIn: a Playwright close racing the app's own
- * window.close() has been seen to wait forever in headless Chromium, so either
- * close ending this is enough.
+ * sign-in). Call it after waitSignedIn: a Playwright close issued right after
+ * Approve was seen to never return in headless Chromium (cause not pinned
+ * down), and either close ending this is enough.
  */
 export async function closeLoginPopup(popup: Page): Promise<void> {
   if (popup.isClosed()) return;
