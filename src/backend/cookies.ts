@@ -1,4 +1,5 @@
 import { defaultCookieMac, type CookieMacFactory } from "./cookie-mac.js";
+import { FifoMap } from "./fifo-map.js";
 
 /** Longest Cookie header we look at; browsers send at most ~8 KiB, anything bigger is hostile. */
 const MAX_COOKIE_HEADER = 16 * 1024;
@@ -35,11 +36,7 @@ export function createCookieSigner(
   if (signing === undefined) throw new TypeError("createCookieSigner: give at least one secret");
   const message = (id: string) => `${cookieName}=${id}`;
   // Only values that verified enter; a signature's validity never changes for a given set of secrets.
-  const verified = new Map<string, string>();
-  const remember = (value: string, id: string) => {
-    if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
-    verified.set(value, id);
-  };
+  const verified = new FifoMap<string, string>(VERIFIED_CACHE_SIZE);
 
   return {
     async sign(id) {
@@ -62,7 +59,7 @@ export function createCookieSigner(
         if (mac.length !== 32 || mac.toString("base64url") !== match[2]) continue;
         for (const key of macs) {
           if (await key.verify(mac, message(id))) {
-            remember(value, id);
+            verified.set(value, id);
             return id;
           }
         }

@@ -1,3 +1,4 @@
+import { FifoMap } from "./fifo-map.js";
 import type { IncomingRequest } from "./incoming.js";
 
 /**
@@ -25,15 +26,13 @@ export function isCsrfSafe(request: IncomingRequest, allowedOrigins: ReadonlySet
 
 const HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
 /** Answers for recent (Origin, Host) pairs: a page's requests repeat the same pair, and URL parsing is costly. */
-const sameHostMemo = new Map<string, boolean>();
-const MEMO_SIZE = 256;
+const sameHostMemo = new FifoMap<string, boolean>(256);
 
 function sameHost(origin: string, host: string): boolean {
   const pair = `${origin}\n${host}`;
   let answer = sameHostMemo.get(pair);
   if (answer === undefined) {
     answer = compareHosts(origin, host);
-    if (sameHostMemo.size >= MEMO_SIZE) sameHostMemo.delete(sameHostMemo.keys().next().value as string);
     sameHostMemo.set(pair, answer);
   }
   return answer;

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+import { FifoMap } from "../fifo-map.js";
 import type { SessionData } from "../runner.js";
 
 /** Seals session data (which may hold OAuth tokens) before it reaches any store. */
@@ -63,7 +64,8 @@ export function createSealer(options: SealerOptions): SyncSealer {
   const keys = "secret" in options ? toList(options.secret).map(deriveKey) : toList(options.key).map(checkKey);
   if (keys.length === 0) throw new TypeError("createSealer: give at least one secret or key");
   const sealingKey = keys[0] as Buffer;
-  const opened = new OpenedCache(options.openedCacheSize ?? 512);
+  // The last sealed values opened and their text, oldest dropped first; a fresh object is parsed per read.
+  const opened = new FifoMap<string, string>(options.openedCacheSize ?? 512);
 
   const sealTextSync = (plain: string): string => {
     if (plain === "{}") return "";
@@ -112,27 +114,6 @@ export function createSealer(options: SealerOptions): SyncSealer {
     seal: async (data) => sealSync(data),
     unseal: async (sealed) => unsealSync(sealed),
   };
-}
-
-/** The last sealed values opened and their text, oldest dropped first; a fresh object is parsed per read. */
-class OpenedCache {
-  readonly #max: number;
-  readonly #map = new Map<string, string>();
-  constructor(max: number) {
-    this.#max = Number.isFinite(max) && max > 0 ? Math.floor(max) : 0;
-  }
-  get(sealed: string): string | undefined {
-    // First in, first out: a value dropped while still in use is simply opened (and kept) again.
-    return this.#map.get(sealed);
-  }
-  delete(sealed: string): void {
-    this.#map.delete(sealed);
-  }
-  set(sealed: string, plain: string): void {
-    if (this.#max === 0) return;
-    if (this.#map.size >= this.#max) this.#map.delete(this.#map.keys().next().value as string);
-    this.#map.set(sealed, plain);
-  }
 }
 
 function open(key: Buffer, body: Buffer): string | null {
