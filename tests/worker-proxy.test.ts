@@ -487,7 +487,7 @@ describe("the Worker proxy entry", () => {
       logLevel: "silent",
     });
     const inputs = Object.keys(result.metafile.inputs).sort();
-    expect(inputs).toEqual(["src/backend/adapters/worker.ts", "src/backend/worker.ts", "src/contract.ts"]);
+    expect(inputs).toEqual(["src/backend/adapters/base-path.ts", "src/backend/adapters/worker.ts", "src/backend/worker.ts", "src/contract.ts"]);
     const code = result.outputFiles[0]!.text;
     expect(code).not.toMatch(/["'`]node:/);
     expect(code.length).toBeLessThan(12_000);

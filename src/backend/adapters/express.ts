@@ -4,6 +4,7 @@ import { CodexError } from "../errors.js";
 import { createCodexHandler, type CodexHandler } from "../handler.js";
 import type { CodexHandlerOptions } from "../options.js";
 import { serveNodeRequest } from "./node.js";
+import { isUnder, trimSlash } from "./base-path.js";
 
 /** The parts of an Express (4 or 5) request the router uses; Express's own `Request` fits. */
 export interface ExpressLikeRequest extends IncomingMessage {
@@ -70,13 +71,4 @@ function bodyConsumedError(): Error {
 function pathOf(url: string): string {
   const q = url.indexOf("?");
   return q === -1 ? url : url.slice(0, q);
-}
-
-function isUnder(path: string, basePath: string): boolean {
-  if (basePath === "") return true;
-  return path === basePath || path.startsWith(`${basePath}/`);
-}
-
-function trimSlash(path: string): string {
-  return path.endsWith("/") ? path.slice(0, -1) : path;
 }

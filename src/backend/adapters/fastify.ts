@@ -3,6 +3,7 @@ import { DEFAULT_BASE_PATH } from "../../contract.js";
 import { createCodexHandler, type CodexHandler } from "../handler.js";
 import type { CodexHandlerOptions } from "../options.js";
 import { serveNodeRequest } from "./node.js";
+import { trimSlash } from "./base-path.js";
 
 /** The plugin's options: the handler's options, or a handler you built yourself and its base path. */
 export type CodexFastifyOptions = CodexHandlerOptions | { handler: CodexHandler; basePath?: string };
@@ -40,7 +41,3 @@ export const codexFastify: FastifyPluginCallback<CodexFastifyOptions> = (instanc
   if (basePath !== "") instance.all(basePath, { onRequest: serve }, unreachable);
   done();
 };
-
-function trimSlash(path: string): string {
-  return path.endsWith("/") ? path.slice(0, -1) : path;
-}

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { DEFAULT_BASE_PATH } from "../../contract.js";
 import { createCodexHandler, type CodexHandler } from "../handler.js";
 import type { CodexHandlerOptions } from "../options.js";
+import { isUnder, trimSlash } from "./base-path.js";
 
 /**
  * The contract as Hono middleware. Requests under the base path are answered
@@ -73,13 +74,4 @@ async function stillArriving(incoming: NodeIncoming): Promise<boolean> {
   // A handler that answers at once runs before Node parses the rest of the packet: give it one turn.
   await new Promise((resolve) => setImmediate(resolve));
   return incoming.complete === false;
-}
-
-function isUnder(path: string, basePath: string): boolean {
-  if (basePath === "") return true;
-  return path === basePath || path.startsWith(`${basePath}/`);
-}
-
-function trimSlash(path: string): string {
-  return path.endsWith("/") ? path.slice(0, -1) : path;
 }

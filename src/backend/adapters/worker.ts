@@ -1,4 +1,5 @@
 import { DEFAULT_BASE_PATH, type ErrorBody } from "../../contract.js";
+import { isUnder, trimSlash } from "./base-path.js";
 
 /** Options of {@link createCodexProxy}. */
 export interface CodexProxyOptions {
@@ -189,14 +190,9 @@ function proxyError(status: 502 | 504, code: CodexProxyErrorCode, error: string)
   });
 }
 
-function isUnder(path: string, basePath: string): boolean {
-  if (basePath === "") return true;
-  return path === basePath || path.startsWith(`${basePath}/`);
-}
-
 function basePathOf(path: string): string {
   if (!path.startsWith("/") || /[?#]/.test(path)) throw new TypeError("createCodexProxy: `basePath` must be a path such as /api/codex");
-  return path.endsWith("/") ? path.slice(0, -1) : path;
+  return trimSlash(path);
 }
 
 /** The backend option as an origin; `http:` only where the hop cannot cross the public internet. */
