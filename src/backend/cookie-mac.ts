@@ -1,4 +1,5 @@
 import * as nodeCrypto from "node:crypto";
+import { sha256Bytes } from "./digest.js";
 
 /** HMAC-SHA256 over one secret: sign, and a constant-time check of a 32-byte MAC. */
 export interface CookieMac {
@@ -36,37 +37,33 @@ export const webCryptoMac: CookieMacFactory = (secret) => {
  * mac.verify(mac.sign("name=id"), "name=id"); // true
  */
 export const nodeCryptoMac: CookieMacFactory = (secret) => {
-  const sign = oneShotHash === undefined ? hmacObject(Buffer.from(secret, "utf8")) : hmacOneShot(Buffer.from(secret, "utf8"), oneShotHash);
+  const sign = hmacSha256(Buffer.from(secret, "utf8"));
   return {
     sign,
     verify: (mac, message) => mac.byteLength === 32 && nodeCrypto.timingSafeEqual(sign(message), mac),
   };
 };
 
-type OneShotHash = (algorithm: string, data: Uint8Array, encoding: "buffer") => Buffer;
-// crypto.hash (Node ≥ 20.12): one call, no Hash object; createHmac's object costs more than the hashing itself.
-const oneShotHash = (nodeCrypto as { hash?: OneShotHash }).hash;
-
-function hmacObject(key: Buffer): (message: string) => Buffer {
-  return (message) => nodeCrypto.createHmac("sha256", key).update(message, "utf8").digest();
-}
-
-/** HMAC as RFC 2104 defines it, over one-shot SHA-256: H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)). Tested equal to createHmac. */
-function hmacOneShot(key: Buffer, hash: OneShotHash): (message: string) => Buffer {
+/**
+ * HMAC as RFC 2104 defines it, over SHA-256: H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)).
+ * Two one-shot hashes (crypto.hash) cost less per request than a createHmac
+ * object. Tested equal to createHmac.
+ */
+function hmacSha256(key: Buffer): (message: string) => Buffer {
   const BLOCK = 64; // SHA-256's block size
   const block = Buffer.alloc(BLOCK);
-  (key.length > BLOCK ? hash("sha256", key, "buffer") : key).copy(block);
+  (key.length > BLOCK ? sha256Bytes(key) : key).copy(block);
   const inner = Buffer.from(block.map((byte) => byte ^ 0x36));
   const outer = Buffer.alloc(BLOCK + 32, Buffer.from(block.map((byte) => byte ^ 0x5c)));
   block.fill(0);
   return (message) => {
-    const digest = hash("sha256", Buffer.concat([inner, Buffer.from(message, "utf8")]), "buffer");
+    const digest = sha256Bytes(Buffer.concat([inner, Buffer.from(message, "utf8")]));
     const wrapped = Buffer.from(outer); // per call: concurrent callers never share a buffer
     digest.copy(wrapped, BLOCK);
-    return hash("sha256", wrapped, "buffer");
+    return sha256Bytes(wrapped);
   };
 }
 
-/** node:crypto when the runtime's module offers createHmac and timingSafeEqual (partial polyfills may not), Web Crypto otherwise. */
+/** node:crypto when the runtime's module offers createHash and timingSafeEqual (partial polyfills may not), Web Crypto otherwise. */
 export const defaultCookieMac: CookieMacFactory =
-  typeof nodeCrypto.createHmac === "function" && typeof nodeCrypto.timingSafeEqual === "function" ? nodeCryptoMac : webCryptoMac;
+  typeof nodeCrypto.createHash === "function" && typeof nodeCrypto.timingSafeEqual === "function" ? nodeCryptoMac : webCryptoMac;
