@@ -11,10 +11,10 @@ import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, expect } from "vitest";
-import { createCodexHandler, type CodexHandler } from "../src/backend/handler.js";
+import type { CodexHandler } from "../src/backend/handler.js";
 import { cliRunner, type CliRunner, type CliRunnerOptions } from "../src/backend/cli.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../src/simulator/index.js";
-import { Client } from "./direct-harness.js";
+import { Client, handlerLoggingTo } from "./direct-harness.js";
 import { canUseNetns, NO_INTERNET_ENV, RELAY_SCRIPT, unixBridge } from "./helpers/codex-cli.js";
 
 const SECRET = "k7#Qp2!vZ9@mW4$rT8^yB1&nL6*hD3%x";
@@ -84,16 +84,7 @@ export async function startCliHarness(
     ...runnerOptions,
   };
   const runner = cliRunner(options);
-  const logs: string[] = [];
-  const log = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    logs.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
-  const handler = createCodexHandler({
-    runner,
-    cookieSecret: SECRET,
-    cookieOptions: { secure: false },
-    rateLimits: false,
-    logger: { info: log("info"), warn: log("warn"), error: log("error") },
-  });
+  const { handler, logs } = handlerLoggingTo(runner, SECRET);
   return {
     sim,
     runner,

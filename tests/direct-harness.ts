@@ -47,17 +47,7 @@ export async function startHarness(
     retryBaseDelayMs: 5,
     ...runnerOptions,
   });
-  const logs: string[] = [];
-  const log = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    logs.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
-  const handler = createCodexHandler({
-    runner,
-    cookieSecret: SECRET,
-    cookieOptions: { secure: false },
-    rateLimits: false,
-    logger: { info: log("info"), warn: log("warn"), error: log("error") },
-    ...handlerOptions,
-  });
+  const { handler, logs } = handlerLoggingTo(runner, SECRET, handlerOptions);
   const clients: Client[] = [];
   const newClient = (): Client => {
     const client = new Client(handler);
@@ -156,3 +146,26 @@ export function textOf(events: RunEvent[]): string {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The handler the runner tests drive: local HTTP cookies, no rate limits, and
+ * every log line kept (level, message, fields) so a test can search them.
+ */
+export function handlerLoggingTo(
+  runner: CodexRunner,
+  cookieSecret: string,
+  handlerOptions: Partial<CodexHandlerOptions> = {},
+): { handler: CodexHandler; logs: string[] } {
+  const logs: string[] = [];
+  const log = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    logs.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
+  const handler = createCodexHandler({
+    runner,
+    cookieSecret,
+    cookieOptions: { secure: false },
+    rateLimits: false,
+    logger: { info: log("info"), warn: log("warn"), error: log("error") },
+    ...handlerOptions,
+  });
+  return { handler, logs };
+}
