@@ -1,6 +1,7 @@
 import type { Reply } from "../reply.js";
 import { CodexError } from "../errors.js";
 import { errorFields } from "../replies.js";
+import { assertBrowserSafeLogin } from "./login-result.js";
 import {
   jsonReply,
   noSessionReply,
@@ -57,6 +58,7 @@ export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<
   if (result.status !== "started" || typeof result.loginUrl !== "string" || typeof result.userCode !== "string" || !Number.isFinite(result.expiresAt)) {
     throw new TypeError("runner.startDeviceLogin returned an unexpected result");
   }
+  assertBrowserSafeLogin(result);
   // A new device login means the runner holds no usable login: the next success must rotate again.
   session.authenticated = false;
   await deps.sessions.persist(session);
