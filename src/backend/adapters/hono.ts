@@ -45,7 +45,11 @@ export function codexHono(
     const address = incoming?.socket?.remoteAddress;
     // c.req.json() and the like read c.req.raw itself (Hono caches the result), so bodyUsed tells both cases.
     const request = c.req.raw.bodyUsed ? withConsumedBody(c.req.raw) : c.req.raw;
-    const response = await handler(request, { clientIp: typeof address === "string" ? address : undefined });
+    const response = await handler(request, {
+      clientIp: typeof address === "string" ? address : undefined,
+      // On Node the raw target is at hand (c.req.url has its dot segments resolved already).
+      target: typeof incoming?.url === "string" ? incoming.url : undefined,
+    });
     // node-server would drain an unread upload for a while; close instead, as the Node adapter does.
     return incoming && (await stillArriving(incoming)) ? closingConnection(response) : response;
   };
@@ -93,6 +97,7 @@ function closingConnection(response: Response): Response {
 /** The parts of Node's request we read; typed structurally so that non-Node users need no Node types. */
 interface NodeIncoming {
   complete?: boolean;
+  url?: unknown;
   socket?: { remoteAddress?: unknown };
 }
 
