@@ -22,7 +22,22 @@ const MB = 1024 * 1024;
  * real socket, streams without buffering, aborts runs on disconnect, honours
  * backpressure and passes the socket's peer address as the client IP.
  */
-export function describeAdapter(name: string, start: StartAdapter): void {
+/** What an adapter can see of the connection. */
+export interface AdapterTraits {
+  /**
+   * The raw request target reaches the handler. False where only a Web Request
+   * arrives (Next, an edge runtime): its URL parser resolved dot segments
+   * before anything of the app's saw the path, so guards and routes agree.
+   */
+  rawTarget?: boolean;
+}
+
+// Paths a URL parser resolves to /api/codex/status, but that an app's guard matching the raw text would not.
+const NON_CANONICAL_UNDER_BASE = ["/api/codex/x/../status", "/api/codex/%2e%2e/codex/status", "/api/codex/./status", "/api/codex/%2e/status", "/api/codex/%2E%2e/codex/status"];
+// Not under the base path as raw text at all: nobody's route (the app's or its server's own 4xx may answer).
+const NON_CANONICAL_OUTSIDE = ["/api/codex\\status", "/api/x/../codex/status"];
+
+export function describeAdapter(name: string, start: StartAdapter, traits: AdapterTraits = {}): void {
   describe(`${name} adapter`, () => {
     const runner = createScriptedRunner();
     const events: CodexAuditEvent[] = [];
@@ -60,6 +75,33 @@ export function describeAdapter(name: string, start: StartAdapter): void {
       expect(res.status).toBe(404);
       expect(res.json()).toMatchObject({ code: "NOT_FOUND" });
       expect(res.headers["cache-control"]).toBe("no-store");
+    });
+
+    it("never runs a route for a path that is not canonical (dot segments, %2e, backslash), whatever a guard in front read", async () => {
+      const cookie = await signIn();
+      const canonical = await send(`${api}/status`, { headers: { cookie } });
+      expect(canonical.status).toBe(200);
+      for (const target of NON_CANONICAL_UNDER_BASE) {
+        const res = await send(`${api}/status`, { target, headers: { cookie } });
+        if (traits.rawTarget === false) {
+          expect(res.status, target).toBe(200); // the same path every guard of the app saw
+          continue;
+        }
+        expect(res.status, target).toBe(404);
+        expect(res.json(), target).toMatchObject({ code: "NOT_FOUND" });
+      }
+      for (const target of NON_CANONICAL_OUTSIDE) {
+        if (traits.rawTarget === false) continue;
+        const res = await send(`${api}/status`, { target, headers: { cookie } });
+        // The app's (or its server's) own refusal: @hono/node-server answers 400 to a backslash.
+        expect([400, 404], target).toContain(res.status);
+      }
+      const login = await send(`${api}/login/start`, {
+        method: "POST",
+        target: "/api/codex/%2e%2e/codex/login/start",
+        headers: { origin, cookie, "content-type": "application/json" },
+      });
+      expect(login.status).toBe(traits.rawTarget === false ? 200 : 404);
     });
 
     it("answers a wrong method with 405 METHOD_NOT_ALLOWED", async () => {

@@ -102,6 +102,7 @@ describeAdapter("Hono mounted with a bare app.use", (options) => startHono(optio
 describeAdapter("Fastify", (options) => startFastify(options));
 describeAdapter("Next.js route handlers (served by node:http + the Node helpers, behind a proxy, trustProxy: true)", (options) =>
   listen(nextLikeListener(createCodexRouteHandlers({ ...options, trustProxy: true }))),
+  { rawTarget: false },
 );
 
 const SECRET = "adapters-more-Secret-7Yc2Nq5Wd8Hk3Tz";

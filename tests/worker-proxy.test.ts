@@ -57,7 +57,7 @@ describeAdapter("Worker proxy", async (options) => {
       await backend.close();
     },
   };
-});
+}, { rawTarget: false });
 
 describe("Worker proxy in front of a Node backend", () => {
   let sim: Simulator;
