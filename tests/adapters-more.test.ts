@@ -8,7 +8,7 @@ import type { CodexAuditEvent } from "../src/backend/audit.js";
 import { codexFastify, type CodexFastifyOptions } from "../src/backend/adapters/fastify.js";
 import { codexHono } from "../src/backend/adapters/hono.js";
 import { createCodexRouteHandlers, type CodexRouteHandlers } from "../src/backend/adapters/next.js";
-import { serveNodeRequest } from "../src/backend/adapters/node.js";
+import { toNodeListener } from "../src/backend/adapters/node.js";
 import { createCodexHandler } from "../src/backend/handler.js";
 import type { CodexHandlerOptions } from "../src/backend/options.js";
 import { describeAdapter, type StartedServer } from "./adapter-suite.js";
@@ -73,7 +73,7 @@ function nextLikeListener(routes: CodexRouteHandlers, proxy = true): RequestList
     if (proxy) appendForwardedFor(req);
     const params = Promise.resolve({ path: (req.url ?? "").split("?")[0]?.split("/").slice(3) });
     const call = route as (request: Request, context: unknown) => Promise<Response>;
-    void serveNodeRequest((request) => call(request, { params }), req, res).catch(() => res.destroy());
+    void toNodeListener((request) => call(request, { params }))(req, res);
   };
 }
 

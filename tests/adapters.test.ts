@@ -157,9 +157,14 @@ describe("Node adapter", () => {
         return new Response(null, { status: 204 });
       }),
     );
-    await send(`${base}//evil.example/api/codex/status`, { headers: { host: "victim.example@evil" } });
+    // A Host that would change the URL's authority never reaches the handler: 400 JSON.
+    const hostile = await send(`${base}//evil.example/api/codex/status`, { headers: { host: "victim.example@evil" } });
+    expect(hostile.status).toBe(400);
+    expect(hostile.json()).toMatchObject({ code: "BAD_REQUEST" });
+    expect(seen).toBe("");
+    await send(`${base}//evil.example/api/codex/status`, { headers: { host: "victim.example" } });
     const url = new URL(seen);
-    expect(url.host).toBe("localhost");
+    expect(url.host).toBe("victim.example");
     expect(url.pathname).toBe("//evil.example/api/codex/status");
   });
 

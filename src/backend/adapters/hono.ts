@@ -4,7 +4,8 @@ import { CodexError } from "../errors.js";
 import { createCodexHandler, type CodexHandler } from "../handler.js";
 import type { CodexHandlerOptions } from "../options.js";
 import { isUnder, trimSlash } from "./base-path.js";
-import { consumedBody } from "./consumed-body.js";
+import { withConsumedBody } from "./consumed-body.js";
+import { closingConnection, stillArriving } from "./unread-upload.js";
 
 /**
  * The contract as Hono middleware. Requests under the base path are answered
@@ -44,7 +45,7 @@ export function codexHono(
     const incoming = nodeIncoming(c.env);
     const address = incoming?.socket?.remoteAddress;
     // c.req.json() and the like read c.req.raw itself (Hono caches the result), so bodyUsed tells both cases.
-    const request = c.req.raw.bodyUsed ? withConsumedBody(c.req.raw) : c.req.raw;
+    const request = c.req.raw.bodyUsed ? withConsumedBody(c.req.raw, bodyConsumedError) : c.req.raw;
     const response = await handler(request, {
       clientIp: typeof address === "string" ? address : undefined,
       // On Node the raw target is at hand (c.req.url has its dot segments resolved already).
@@ -53,24 +54,6 @@ export function codexHono(
     // node-server would drain an unread upload for a while; close instead, as the Node adapter does.
     return incoming && (await stillArriving(incoming)) ? closingConnection(response) : response;
   };
-}
-
-/** The same request with a body that fails, when read, with the error that names the fix. */
-function withConsumedBody(request: Request): Request {
-  try {
-    // `duplex` is required for a stream body on Node and is missing from TypeScript's RequestInit.
-    const init = {
-      method: request.method,
-      headers: request.headers,
-      signal: request.signal,
-      body: consumedBody(bodyConsumedError),
-      duplex: "half",
-    };
-    return new Request(request.url, init as RequestInit);
-  } catch {
-    // A method no Request may carry a body with (the handler refuses it anyway).
-    return request;
-  }
 }
 
 // A server misconfiguration, so 500; the message tells the developer the fix and holds no request data.
@@ -82,17 +65,6 @@ function bodyConsumedError(): Error {
   );
 }
 
-function closingConnection(response: Response): Response {
-  try {
-    response.headers.set("connection", "close");
-    return response;
-  } catch {
-    // Immutable headers (e.g. a handler of your own returned a fetched Response): copy them.
-    const headers = new Headers(response.headers);
-    headers.set("connection", "close");
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
-  }
-}
 
 /** The parts of Node's request we read; typed structurally so that non-Node users need no Node types. */
 interface NodeIncoming {
@@ -107,9 +79,3 @@ function nodeIncoming(env: unknown): NodeIncoming | undefined {
   return typeof incoming === "object" && incoming !== null ? (incoming as NodeIncoming) : undefined;
 }
 
-async function stillArriving(incoming: NodeIncoming): Promise<boolean> {
-  if (incoming.complete !== false) return false;
-  // A handler that answers at once runs before Node parses the rest of the packet: give it one turn.
-  await new Promise((resolve) => setImmediate(resolve));
-  return incoming.complete === false;
-}
