@@ -16,7 +16,7 @@ describeAdapter("Hono (@hono/node-server, overrideGlobalObjects: false)", (optio
 describeAdapter("Hono (@hono/node-server)", (options) => startHono(options));
 describeAdapter("Hono mounted with a bare app.use", (options) => startHono(options, "use"));
 describeAdapter("Fastify", (options) => startFastify(options));
-describeAdapter("Next.js route handlers (served by node:http + the Node helpers, behind a proxy, trustProxy: true)", startNextLike);
+describeAdapter("Next.js route handlers (served by node:http + the Node helpers, behind a proxy, trustProxy: true)", startNextLike, { rawTarget: false });
 
 const SECRET = "adapters-more-Secret-7Yc2Nq5Wd8Hk3Tz";
 const started: StartedServer[] = [];

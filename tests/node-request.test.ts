@@ -52,7 +52,7 @@ describe.each([
         // The handler is busy (a Redis round trip, say) while the client leaves; then it reads the body.
         res.once("close", () =>
           setTimeout(() => {
-            readBoundedText(request, 65_536).then(
+            readBoundedText(request, 65_536, 10_000).then(
               (text) => settle(`read: ${text}`),
               (error: unknown) => settle(`rejected: ${(error as Error).message}`),
             );

@@ -39,7 +39,7 @@ async function listen(listener: RequestListener): Promise<Listening> {
 }
 
 // Conformance: the adapter suite, run through the proxy to a Node backend, gives the same answers.
-describeAdapter("Worker proxy", startWorkerProxy);
+describeAdapter("Worker proxy", startWorkerProxy, { rawTarget: false });
 
 describe("Worker proxy in front of a Node backend", () => {
   let sim: Simulator;

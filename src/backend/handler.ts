@@ -2,9 +2,11 @@ import { ROUTES, type RouteName } from "../contract.js";
 import { safeEmitter, safeLogger } from "./audit.js";
 import { isJsonContentType } from "./body.js";
 import { applyCors, preflightHeaders } from "./cors.js";
+import { isCanonicalPath, pathOfTarget } from "./canonical-path.js";
 import { isCsrfSafe } from "./csrf.js";
 import { CodexError } from "./errors.js";
-import { clientIpOf, createRateLimits, RunLocks } from "./limits.js";
+import { clientIpOf, createRateLimits } from "./limits.js";
+import { RunLocks } from "./run-locks.js";
 import { resolveOptions, type CodexHandlerOptions } from "./options.js";
 import type { IncomingRequest } from "./incoming.js";
 import { errorReply } from "./replies.js";
@@ -21,6 +23,13 @@ import { SessionManager } from "./session-manager.js";
 export interface CodexRequestInfo {
   /** The peer address of the connection (used for per-IP rate limits). */
   clientIp?: string;
+  /**
+   * The request target exactly as the client sent it (path and query), when
+   * the adapter can see it. A Web Request's URL has its dot segments already
+   * resolved; with the raw target the handler refuses (404) a path that is not
+   * canonical, which an app's own guard in front may have read differently.
+   */
+  target?: string;
 }
 
 /** The contract as one Web-standard function. */
@@ -103,7 +112,7 @@ function createContractCore(options: CodexHandlerOptions): ContractCore {
         };
     let reply: Reply;
     try {
-      reply = await dispatch(scoped, call, routes, origin);
+      reply = await dispatch(scoped, call, routes, origin, info?.target);
     } catch (error) {
       reply = failure(error, scoped);
     }
@@ -112,9 +121,17 @@ function createContractCore(options: CodexHandlerOptions): ContractCore {
   };
 }
 
-async function dispatch(deps: RouteDeps, call: RouteCall, routes: Map<string, Route>, origin: string | null): Promise<Reply> {
+async function dispatch(
+  deps: RouteDeps,
+  call: RouteCall,
+  routes: Map<string, Route>,
+  origin: string | null,
+  target: string | undefined,
+): Promise<Reply> {
   const { request } = call;
-  const route = routes.get(request.pathname ?? pathOf(request.url));
+  const path = target === undefined ? (request.pathname ?? pathOf(request.url)) : pathOfTarget(target);
+  // "Paths match exactly": a path a URL parser would rewrite is nobody's route.
+  const route = isCanonicalPath(path) ? routes.get(path) : undefined;
   if (route === undefined) return errorReply("NOT_FOUND", "Not found.");
 
   if (request.method === "OPTIONS") return options(deps, route, origin, request);

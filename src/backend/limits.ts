@@ -67,28 +67,6 @@ function buildLimiter(opts: RateLimitOptions, config: { keyPrefix: string; point
 }
 
 /**
- * One run in flight per session, in this process. Check-and-take happens in a
- * single synchronous step, so concurrent requests cannot both win. With more
- * than one process, route a session to one instance (sticky sessions) or put
- * a shared lock in front.
- */
-export class RunLocks {
-  readonly #held = new Set<string>();
-
-  /** Takes the lock for `handle`; returns a release function, or null when a run is already in flight. */
-  tryAcquire(handle: string): (() => void) | null {
-    if (this.#held.has(handle)) return null;
-    this.#held.add(handle);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#held.delete(handle);
-    };
-  }
-}
-
-/**
  * The client IP: with `proxyHops` trusted proxies, the X-Forwarded-For entry
  * the outermost trusted proxy appended (counting from the right: entries to
  * its left are written by the client and could dodge per-IP limits);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DEFAULT_BASE_PATH } from "../../contract.js";
+import { pathOfTarget } from "../canonical-path.js";
 import { CodexError } from "../errors.js";
 import { createCodexHandler, type CodexHandler } from "../handler.js";
 import type { CodexHandlerOptions } from "../options.js";
@@ -48,7 +49,7 @@ export function createCodexRouter(
   return (req, res, next) => {
     // Express rewrites req.url under a mount path; the handler matches the full path itself.
     const url = req.originalUrl ?? req.url ?? "/";
-    if (!isUnder(pathOf(url), basePath)) {
+    if (!isUnder(pathOfTarget(url), basePath)) {
       next();
       return;
     }
@@ -66,9 +67,4 @@ function bodyConsumedError(): Error {
     "The request body was already read by a body parser: mount createCodexRouter before express.json().",
     { status: 500 },
   );
-}
-
-function pathOf(url: string): string {
-  const q = url.indexOf("?");
-  return q === -1 ? url : url.slice(0, q);
 }

@@ -39,7 +39,11 @@ export function codexHono(
     }
     const incoming = nodeIncoming(c.env);
     const address = incoming?.socket?.remoteAddress;
-    const response = await handler(c.req.raw, { clientIp: typeof address === "string" ? address : undefined });
+    const response = await handler(c.req.raw, {
+      clientIp: typeof address === "string" ? address : undefined,
+      // On Node the raw target is at hand (c.req.url has its dot segments resolved already).
+      target: typeof incoming?.url === "string" ? incoming.url : undefined,
+    });
     // node-server would drain an unread upload for a while; close instead, as the Node adapter does.
     return incoming && (await stillArriving(incoming)) ? closingConnection(response) : response;
   };
@@ -60,6 +64,7 @@ function closingConnection(response: Response): Response {
 /** The parts of Node's request we read; typed structurally so that non-Node users need no Node types. */
 interface NodeIncoming {
   complete?: boolean;
+  url?: unknown;
   socket?: { remoteAddress?: unknown };
 }
 

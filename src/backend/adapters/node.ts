@@ -35,7 +35,7 @@ export async function serveNodeRequest(
   const { request, clientIp, releaseBody } = converted;
   let response: Response;
   try {
-    response = await handler(request, { clientIp });
+    response = await handler(request, { clientIp, target: options.url ?? req.url });
   } catch {
     response = internalErrorResponse(); // the handler answers every error itself; this is only a last resort
   }
@@ -52,7 +52,7 @@ async function serveWithCore(core: ContractCore, req: IncomingMessage, res: Serv
   const { request, clientIp, releaseBody } = toIncomingRequest(req, res, options);
   let reply: Reply;
   try {
-    reply = await core(request, { clientIp });
+    reply = await core(request, { clientIp, target: options.url ?? req.url });
   } catch {
     reply = { status: 500, headers: JSON_ERROR_HEADERS(), body: INTERNAL_BODY }; // the core answers every error itself; a last resort
   }

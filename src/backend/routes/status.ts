@@ -33,7 +33,7 @@ export async function getStatus(deps: RouteDeps, call: RouteCall): Promise<Reply
       await deps.sessions.persist(session);
       return jsonReply(200, { ok: true, account });
     }
-    const setCookie = await deps.sessions.rotate(session);
+    const setCookie = await deps.sessions.rotate(session, true);
     // Lost the race: another request rotated this id a moment ago and holds the new cookie.
     if (setCookie === null) return rotatedReply();
     deps.emit({ type: "login_succeeded", route: "status" }, session);
