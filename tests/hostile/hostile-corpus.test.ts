@@ -35,12 +35,23 @@ const ADAPTERS: ReadonlyArray<readonly [AdapterName, string, StartAdapter]> = [
   ["hono", "Hono on @hono/node-server (codexHono)", (options) => startHono(options)],
 ];
 
-function corpusOptions(errors: string[]): CodexHandlerOptions {
+/** What the handler reported while serving: internal errors logged, and whether a session came back holding the tokens. */
+interface Observed {
+  errors: string[];
+  sawTokens: boolean;
+}
+
+function corpusOptions(observed: Observed): CodexHandlerOptions {
   const runner = createScriptedRunner();
   const startDeviceLogin = runner.startDeviceLogin.bind(runner);
   runner.startDeviceLogin = (ctx: RunnerContext) => {
     ctx.data.tokens = { access_token: ACCESS_TOKEN, refresh_token: REFRESH_TOKEN };
     return startDeviceLogin(ctx);
+  };
+  const getStatus = runner.getStatus.bind(runner);
+  runner.getStatus = (ctx: RunnerContext) => {
+    if ((ctx.data.tokens as { access_token?: unknown } | undefined)?.access_token === ACCESS_TOKEN) observed.sawTokens = true;
+    return getStatus(ctx);
   };
   // A short body deadline, so that slow and short bodies are answered within the row deadline.
   const limits = { maxBodyBytes: 64 * 1024, bodyTimeoutMs: 400 };
@@ -50,7 +61,7 @@ function corpusOptions(errors: string[]): CodexHandlerOptions {
     allowedOrigins: [LISTED_ORIGIN],
     rateLimits: false,
     limits,
-    logger: { error: (message) => errors.push(message) },
+    logger: { error: (message) => observed.errors.push(message) },
   };
 }
 
@@ -62,15 +73,32 @@ describe("the hostile corpus", () => {
     expect(CORPUS.length).toBeGreaterThanOrEqual(200);
     expect(new Set(CORPUS.map((row) => row.name)).size).toBe(CORPUS.length);
   });
+
+  it("catches a 5xx, a hang, a stack frame, a file path and a token in an answer", () => {
+    const answer = (raw: string, status = 400, outcome: RawAnswer["outcome"] = "answered"): RawAnswer => ({
+      outcome,
+      status,
+      headers: {},
+      body: Buffer.from(raw),
+      raw: Buffer.from(raw),
+      elapsedMs: 1,
+    });
+    expect(() => checkInvariants(answer("{}"), SECRETS)).not.toThrow();
+    expect(() => checkInvariants(answer("{}", 502), SECRETS)).toThrow(/5xx/);
+    expect(() => checkInvariants(answer("", 0, "hang"), SECRETS)).toThrow(/deadline/);
+    expect(() => checkInvariants(answer("Error: x\n    at handle (index.js:1:2)"), SECRETS)).toThrow(/stack/);
+    expect(() => checkInvariants(answer('{"error":"open /work/app/src/x"}'), SECRETS)).toThrow(/file path/);
+    expect(() => checkInvariants(answer(`{"t":"${ACCESS_TOKEN}"}`), SECRETS)).toThrow(/token/);
+  });
 });
 
 for (const [adapter, label, start] of ADAPTERS) {
   describe(`hostile corpus through ${label}`, () => {
-    const errors: string[] = [];
+    const observed: Observed = { errors: [], sawTokens: false };
     let server: StartedServer;
 
     beforeAll(async () => {
-      server = await start(corpusOptions(errors));
+      server = await start(corpusOptions(observed));
       answers.set(adapter, await runCorpus(server.baseUrl, CORPUS));
     }, 60_000);
     afterAll(() => server?.close());
@@ -93,10 +121,12 @@ for (const [adapter, label, start] of ADAPTERS) {
       });
       expect(run.status).toBe(200);
       expect(run.text.trim().split("\n").at(-1)).toBe('{"type":"done","result":{}}');
+      // The sessions really held the tokens the leak check looks for.
+      expect(observed.sawTokens).toBe(true);
     });
 
     it("logged no internal error while answering the corpus", () => {
-      expect(errors).toEqual([]);
+      expect(observed.errors).toEqual([]);
     });
   });
 }

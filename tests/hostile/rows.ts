@@ -143,9 +143,14 @@ export const SIGNED_IN_STATUS = ok({ ok: true });
 
 // Allowed differences that several rows share.
 
-/** A fetch runtime's URL parser resolves dot segments (also %2e) and `\` before the proxy sees the URL. */
-export function workerSeesNormalised(expect: Expected): Partial<Record<AdapterName, Difference>> {
-  return { worker: { expect, why: "the Web URL in front of the proxy already resolved the dot segments and backslashes" } };
+/**
+ * Next.js hands the route a Web Request, and a fetch runtime hands the proxy
+ * one: its URL parser has resolved dot segments (also %2e) and `\` and dropped
+ * any fragment, so neither can refuse what it never sees.
+ */
+export function webUrlResolved(expect: Expected): Partial<Record<AdapterName, Difference>> {
+  const why = "a Web Request's URL already resolved the dot segments and backslashes and dropped the fragment";
+  return { next: { expect, why }, worker: { expect, why } };
 }
 
 /** Next.js answers a method the route file does not export itself: 405, empty body. */
