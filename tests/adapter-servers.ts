@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { serve } from "@hono/node-server";
 import express from "express";
 import Fastify from "fastify";
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { createCodexRouter } from "../src/backend/adapters/express.js";
 import { codexFastify, type CodexFastifyOptions } from "../src/backend/adapters/fastify.js";
 import { codexHono } from "../src/backend/adapters/hono.js";
@@ -53,13 +53,15 @@ export function expressApp(make: typeof express, options: CodexHandlerOptions, b
   return app;
 }
 
-/** A Hono app on @hono/node-server: the codex middleware (under app.all or a bare app.use) and a route of its own. */
+/** A Hono app on @hono/node-server: optional middleware first, the codex middleware (under app.all or a bare app.use) and a route of its own. */
 export function startHono(
   options: CodexHandlerOptions,
   mount: "all" | "use" = "all",
   overrideGlobalObjects = true,
+  before?: MiddlewareHandler,
 ): Promise<StartedServer> {
   const app = new Hono();
+  if (before) app.use(before);
   if (mount === "all") app.all("/api/codex/*", codexHono(options));
   else app.use(codexHono(options));
   app.get("/other", (c) => c.json({ other: true }));

@@ -1,5 +1,5 @@
 import Fastify from "fastify";
-import { Hono } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CodexAuditEvent } from "../src/backend/audit.js";
 import { codexFastify } from "../src/backend/adapters/fastify.js";
@@ -37,6 +37,11 @@ function audited(extra: Partial<CodexHandlerOptions> = {}) {
   return { events, options: options({ ...extra, onEvent: (event) => events.push(event) }) };
 }
 const createdIp = (events: CodexAuditEvent[]) => events.find((e) => e.type === "session_created")?.clientIp;
+function cookieOf(setCookie: string[] | undefined): string {
+  const pair = setCookie?.[0]?.split(";")[0];
+  if (!pair) throw new Error("no Set-Cookie");
+  return pair;
+}
 
 describe("Hono adapter", () => {
   it("passes requests outside the base path on to the app's own routes when mounted with app.use", async () => {
@@ -62,6 +67,39 @@ describe("Hono adapter", () => {
     expect(await call({})).toBeUndefined();
     expect(await call({ trustProxy: true })).toBe("198.51.100.2");
   });
+
+  // Middleware that reads the body first: Hono's cached c.req.json() and others, on both kinds of node-server Request.
+  const readFirst =
+    (read: (c: Context) => Promise<unknown>): MiddlewareHandler =>
+    async (c, next) => {
+      await read(c).catch(() => undefined);
+      await next();
+    };
+  const bodyReaders: Array<[string, MiddlewareHandler, boolean]> = [
+    ["c.req.json()", readFirst((c) => c.req.json()), true],
+    ["c.req.json() (overrideGlobalObjects: false)", readFirst((c) => c.req.json()), false],
+    ["c.req.arrayBuffer()", readFirst((c) => c.req.arrayBuffer()), false],
+    ["c.req.raw.text()", readFirst((c) => c.req.raw.text()), true],
+  ];
+  for (const [reader, before, overrideGlobalObjects] of bodyReaders) {
+    it(`answers 500 INTERNAL naming the fix, not a hang or a vague error, when middleware already ran ${reader}`, async () => {
+      const base = await track(startHono(options(), "all", overrideGlobalObjects, before));
+      const session = await send(`${base}/api/codex/session`, { method: "POST", headers: { origin: base, "content-type": "application/json" }, body: "{}" });
+      // Routes that do not read the body still work.
+      expect(session.status).toBe(200);
+      const login = await send(`${base}/api/codex/login/start`, { method: "POST", headers: { origin: base, cookie: cookieOf(session.headers["set-cookie"]) } });
+      const run = await send(`${base}/api/codex/run/stream`, {
+        method: "POST",
+        headers: { origin: base, cookie: cookieOf(login.headers["set-cookie"]), "content-type": "application/json" },
+        body: JSON.stringify({ prompt: "hello" }),
+      });
+      expect(run.status).toBe(500);
+      expect(run.json()).toEqual({
+        code: "INTERNAL",
+        error: expect.stringMatching(/already read.*mount codexHono before/i),
+      });
+    });
+  }
 
   it("serves a handler built beforehand under its own base path", async () => {
     const handler = createCodexHandler(options({ basePath: "/auth" }));

@@ -193,7 +193,7 @@ const cache = new WeakMap<CodexHandlerOptions, CodexHandler>();
  * @example
  * export const POST = (request: Request) => handleCodexRequest(request, codexOptions);
  */
-export function handleCodexRequest(request: Request, options: CodexHandlerOptions, info?: CodexRequestInfo): Promise<Response> {
+export async function handleCodexRequest(request: Request, options: CodexHandlerOptions, info?: CodexRequestInfo): Promise<Response> {
   let handler = cache.get(options);
   if (handler === undefined) {
     handler = createCodexHandler(options);

@@ -1,14 +1,18 @@
 import type { MiddlewareHandler } from "hono";
 import { DEFAULT_BASE_PATH } from "../../contract.js";
+import { CodexError } from "../errors.js";
 import { createCodexHandler, type CodexHandler } from "../handler.js";
 import type { CodexHandlerOptions } from "../options.js";
 import { isUnder, trimSlash } from "./base-path.js";
+import { consumedBody } from "./consumed-body.js";
 
 /**
  * The contract as Hono middleware. Requests under the base path are answered
  * by the handler with `c.req.raw` (the Web `Request`, body unread); all others
  * go to `next()`, so it also works with a bare `app.use(codexHono(options))`.
- * Mount it before any middleware that reads the body.
+ * Mount it before any middleware that reads the body (`c.req.json()`, a
+ * validator): if one already did, a route that needs the body answers 500
+ * `INTERNAL` saying so (never a hang, never a re-serialised body).
  *
  * Client IP: on `@hono/node-server` it is the socket's peer address; on other
  * runtimes (Workers, Deno, Bun) none is passed. Behind a proxy, or off Node,
@@ -39,7 +43,9 @@ export function codexHono(
     }
     const incoming = nodeIncoming(c.env);
     const address = incoming?.socket?.remoteAddress;
-    const response = await handler(c.req.raw, {
+    // c.req.json() and the like read c.req.raw itself (Hono caches the result), so bodyUsed tells both cases.
+    const request = c.req.raw.bodyUsed ? withConsumedBody(c.req.raw) : c.req.raw;
+    const response = await handler(request, {
       clientIp: typeof address === "string" ? address : undefined,
       // On Node the raw target is at hand (c.req.url has its dot segments resolved already).
       target: typeof incoming?.url === "string" ? incoming.url : undefined,
@@ -47,6 +53,33 @@ export function codexHono(
     // node-server would drain an unread upload for a while; close instead, as the Node adapter does.
     return incoming && (await stillArriving(incoming)) ? closingConnection(response) : response;
   };
+}
+
+/** The same request with a body that fails, when read, with the error that names the fix. */
+function withConsumedBody(request: Request): Request {
+  try {
+    // `duplex` is required for a stream body on Node and is missing from TypeScript's RequestInit.
+    const init = {
+      method: request.method,
+      headers: request.headers,
+      signal: request.signal,
+      body: consumedBody(bodyConsumedError),
+      duplex: "half",
+    };
+    return new Request(request.url, init as RequestInit);
+  } catch {
+    // A method no Request may carry a body with (the handler refuses it anyway).
+    return request;
+  }
+}
+
+// A server misconfiguration, so 500; the message tells the developer the fix and holds no request data.
+function bodyConsumedError(): Error {
+  return new CodexError(
+    "INTERNAL",
+    "The request body was already read by another middleware: mount codexHono before middleware that reads the body (c.req.json(), validators).",
+    { status: 500 },
+  );
 }
 
 function closingConnection(response: Response): Response {

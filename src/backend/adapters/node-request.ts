@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { IncomingRequest } from "../incoming.js";
+import { consumedBody } from "./consumed-body.js";
 
 /** What the Node adapters hand to the Web-standard handler for one request. */
 export interface ConvertedRequest {
@@ -296,14 +297,6 @@ function streamBody(req: IncomingMessage, state: { finished: boolean }): Readabl
     },
     { highWaterMark: 1 },
   );
-}
-
-function consumedBody(makeError: () => Error): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      controller.error(makeError());
-    },
-  });
 }
 
 function defaultConsumedError(): Error {
