@@ -22,59 +22,67 @@ export const NDJSON_CONTENT_TYPE = "application/x-ndjson";
 
 /**
  * Stable error codes. Every error that crosses the wire carries one;
- * messages are for people and may change, codes do not.
+ * messages are for people and may change, codes do not. The type, the
+ * backend's status table and its wire filter all derive from this one list.
  */
-export type ServerErrorCode =
+export const SERVER_ERROR_CODES = [
   // request shape
-  | "BAD_JSON"
-  | "BAD_REQUEST"
-  | "BODY_TOO_LARGE"
-  | "BODY_TIMEOUT"
-  | "PROMPT_TOO_LONG"
-  | "UNSUPPORTED_MEDIA_TYPE"
-  | "NOT_FOUND"
-  | "METHOD_NOT_ALLOWED"
+  "BAD_JSON",
+  "BAD_REQUEST",
+  "BODY_TOO_LARGE",
+  "BODY_TIMEOUT",
+  "PROMPT_TOO_LONG",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "NOT_FOUND",
+  "METHOD_NOT_ALLOWED",
   // browser <-> backend security
-  | "CSRF_REJECTED"
-  | "RATE_LIMITED"
-  | "RUN_IN_PROGRESS"
-  | "NO_SESSION"
-  | "SESSION_ROTATED"
-  | "NOT_AUTHENTICATED"
+  "CSRF_REJECTED",
+  "RATE_LIMITED",
+  "RUN_IN_PROGRESS",
+  "NO_SESSION",
+  "SESSION_ROTATED",
+  "NOT_AUTHENTICATED",
   // login
-  | "DEVICE_AUTH_NOT_ENABLED"
-  | "LOGIN_EXPIRED"
-  | "LOGIN_DENIED"
+  "DEVICE_AUTH_NOT_ENABLED",
+  "LOGIN_EXPIRED",
+  "LOGIN_DENIED",
   // upstream and runs
-  | "UPSTREAM_UNAVAILABLE"
-  | "UPSTREAM_TIMEOUT"
-  | "UPSTREAM_BLOCKED"
-  | "USAGE_LIMIT"
-  | "USAGE_NOT_INCLUDED"
-  | "MODEL_NOT_AVAILABLE"
-  | "RUN_FAILED"
-  | "RUN_ABORTED"
-  | "INTERNAL";
+  "UPSTREAM_UNAVAILABLE",
+  "UPSTREAM_TIMEOUT",
+  "UPSTREAM_BLOCKED",
+  "USAGE_LIMIT",
+  "USAGE_NOT_INCLUDED",
+  "MODEL_NOT_AVAILABLE",
+  "RUN_FAILED",
+  "RUN_ABORTED",
+  "INTERNAL",
+] as const;
+export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
 
 /** Codes only the browser client produces (never sent by the server). */
-export type ClientErrorCode =
-  | "POPUP_BLOCKED"
-  | "EXPIRED"
-  | "NETWORK"
-  | "STATUS_FAILED"
-  | "INVALID_LOGIN_URL"
-  | "BAD_RESPONSE";
+export const CLIENT_ERROR_CODES = ["POPUP_BLOCKED", "EXPIRED", "NETWORK", "STATUS_FAILED", "INVALID_LOGIN_URL", "BAD_RESPONSE"] as const;
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
 
 export type ErrorCode = ServerErrorCode | ClientErrorCode;
 
-/** Body of every non-2xx JSON answer. */
-export interface ErrorBody {
+/** What an error may say besides its code and message, in a JSON body and in a run's `error` event alike. */
+export interface ErrorDetails {
+  /** USAGE_LIMIT: when the limit resets, epoch milliseconds. */
+  resetsAt?: number;
+  /** USAGE_LIMIT, USAGE_NOT_INCLUDED: the account's plan. */
+  planType?: string;
+  /** MODEL_NOT_AVAILABLE: the models the account may use. */
+  models?: string[];
+  /** Seconds; mirrors the Retry-After header on 429. */
+  retryAfter?: number;
+}
+
+/** Body of every non-2xx JSON answer (session routes add `ok: false`). */
+export interface ErrorBody extends ErrorDetails {
   ok?: false;
   code: ServerErrorCode;
   /** Short human message; never a stack trace, never a token. */
   error: string;
-  /** Seconds, mirrors the Retry-After header on 429. */
-  retryAfter?: number;
 }
 
 /** What the browser may know of the signed-in account. Never a token or an account id. */
@@ -102,7 +110,9 @@ export interface LoginStarted {
   /** Epoch milliseconds. */
   expiresAt: number;
 }
-export interface LoginDeviceAuthDisabled {
+/** HTTP 403: the user must enable device-code login in ChatGPT settings once. */
+export interface LoginDeviceAuthDisabled extends ErrorBody {
+  /** The same code under the seed's older name, for old clients. */
   errorCode: "DEVICE_AUTH_NOT_ENABLED";
   code: "DEVICE_AUTH_NOT_ENABLED";
   error: string;
@@ -128,8 +138,11 @@ export interface StatusLoggedOut {
   status: "logged_out";
   code?: "NO_SESSION" | "NOT_AUTHENTICATED";
 }
-/** HTTP 409: the cookie's session was just rotated by another request. Not definitive: poll again. */
-export interface StatusRotated {
+/**
+ * HTTP 409: the cookie's session was just rotated by another request. Not definitive: poll again.
+ * Every route answers this body to a just-rotated id.
+ */
+export interface StatusRotated extends ErrorBody {
   ok: false;
   status: "rotated";
   code: "SESSION_ROTATED";
@@ -189,18 +202,26 @@ export interface DoneEvent {
     model?: string;
   };
 }
-export interface ErrorEvent {
+/** Ends the stream; carries the same code, message and details as a JSON error. */
+export interface ErrorEvent extends ErrorDetails {
   type: "error";
   code: ServerErrorCode;
   error: string;
-  /** USAGE_LIMIT: when the limit resets, epoch milliseconds. */
-  resetsAt?: number;
-  planType?: string;
-  /** MODEL_NOT_AVAILABLE: the models the account may use. */
-  models?: string[];
-  retryAfter?: number;
 }
 export type RunEvent = AssistantTextEvent | DoneEvent | ErrorEvent;
 
 // ---- POST /logout ----------------------------------------------------------
 export type LogoutResponse = Record<string, never>;
+
+// ---- every route -----------------------------------------------------------
+/**
+ * What each route answers: its success bodies and `ErrorBody` (the run stream:
+ * one `RunEvent` per line, or an `ErrorBody` before the stream starts).
+ */
+export interface RouteResponses {
+  session: SessionResponse | ErrorBody;
+  loginStart: LoginStartResponse;
+  status: StatusResponse;
+  runStream: RunEvent | ErrorBody;
+  logout: LogoutResponse | ErrorBody;
+}

@@ -14,7 +14,7 @@ import { postLoginStart } from "./routes/login-start.js";
 import { postLogout } from "./routes/logout.js";
 import { postRunStream } from "./routes/run.js";
 import { postSession } from "./routes/session.js";
-import { tagOf, type RouteCall, type RouteDeps } from "./routes/shared.js";
+import { tagOf, type RouteCall, type RouteDeps, type RouteReply } from "./routes/shared.js";
 import { getStatus } from "./routes/status.js";
 import { SessionManager } from "./session-manager.js";
 
@@ -35,7 +35,8 @@ export interface CodexRequestInfo {
 export type CodexHandler = (request: Request, info?: CodexRequestInfo) => Promise<Response>;
 
 type Method = "GET" | "POST";
-type Route = { name: RouteName; method: Method; run: (deps: RouteDeps, call: RouteCall) => Promise<Reply> };
+// Each name's `run` must answer that route's contract type (RouteResponses in contract.ts).
+type Route = { [Name in RouteName]: { name: Name; method: Method; run: (deps: RouteDeps, call: RouteCall) => Promise<RouteReply<Name>> } }[RouteName];
 
 const TABLE: ReadonlyArray<readonly [string, Route]> = [
   [ROUTES.session, { name: "session", method: "POST", run: postSession }],

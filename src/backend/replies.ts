@@ -1,7 +1,21 @@
-import type { ErrorBody, ServerErrorCode } from "../contract.js";
-import { CodexError, type CodexErrorDetails } from "./errors.js";
+import type { ErrorBody, ErrorDetails, RunEvent, ServerErrorCode } from "../contract.js";
+import { CodexError, isServerErrorCode } from "./errors.js";
 import { redact } from "./redact.js";
 import type { Reply } from "./reply.js";
+
+declare const contractBody: unique symbol;
+
+/**
+ * A reply whose body is of a contract type (for the NDJSON run: each line).
+ * The mark exists for the type checker only: a route declares what it answers,
+ * and a body its contract does not allow, or a misspelt field, fails to compile.
+ */
+export interface TypedReply<Body> extends Reply {
+  readonly [contractBody]?: Body;
+}
+
+/** An error's wire fields: its code, its message and the details it may show. */
+export type ErrorFields = { code: ServerErrorCode; error: string } & ErrorDetails;
 
 /** Headers every contract response carries, as a plain record. */
 function baseHeaders(contentType: string, extra: Record<string, string> | undefined): Record<string, string> {
@@ -15,12 +29,16 @@ function baseHeaders(contentType: string, extra: Record<string, string> | undefi
 }
 
 /**
- * A JSON response with `Cache-Control: no-store`.
+ * A JSON response with `Cache-Control: no-store`. `Body` comes from where the
+ * reply goes (a route's declared answer) or is named, never read off the body,
+ * so the body literal is checked field by field against the contract type.
  *
  * @example
- * jsonReply(200, { ok: true });
+ * async function postSession(): Promise<TypedReply<SessionResponse>> {
+ *   return jsonReply(200, { ok: true });
+ * }
  */
-export function jsonReply(status: number, body: unknown, headers?: Record<string, string>): Reply {
+export function jsonReply<Body = never>(status: number, body: NoInfer<Body>, headers?: Record<string, string>): TypedReply<Body> {
   return { status, headers: baseHeaders("application/json; charset=utf-8", headers), body: JSON.stringify(body) };
 }
 
@@ -28,28 +46,51 @@ export function jsonReply(status: number, body: unknown, headers?: Record<string
 export function errorReply(
   code: ServerErrorCode,
   message: string,
-  options: { status?: number; details?: CodexErrorDetails; headers?: Record<string, string>; extra?: Record<string, unknown> } = {},
-): Reply {
+  options: { status?: number; details?: ErrorDetails; headers?: Record<string, string> } = {},
+): TypedReply<ErrorBody> {
   const error = new CodexError(code, redact(message), { status: options.status, details: options.details });
-  const body: ErrorBody & Record<string, unknown> = { ...options.extra, ...errorFields(error) };
+  const body = errorFields(error);
   const headers: Record<string, string> = { ...options.headers };
   if (body.retryAfter !== undefined) headers["retry-after"] = String(body.retryAfter);
   return jsonReply(error.status, body, headers);
 }
 
-/** The wire fields of a CodexError: code, redacted message, and the known safe details. */
-export function errorFields(error: CodexError): ErrorBody & Record<string, unknown> {
-  const body: ErrorBody & Record<string, unknown> = { code: error.code, error: redact(error.message) };
-  const { resetsAt, planType, models, retryAfter } = error.details;
-  if (typeof resetsAt === "number" && Number.isFinite(resetsAt)) body.resetsAt = resetsAt;
-  if (typeof planType === "string") body.planType = redact(planType).slice(0, 64);
-  if (Array.isArray(models)) body.models = models.filter((m) => typeof m === "string").slice(0, 50).map((m) => redact(m).slice(0, 100));
-  if (typeof retryAfter === "number" && Number.isFinite(retryAfter)) body.retryAfter = Math.max(1, Math.ceil(retryAfter));
-  return body;
+/**
+ * The wire fields of a CodexError: code, redacted message, and the known safe
+ * details. A code outside the contract (a plain-JS runner's) becomes INTERNAL.
+ */
+export function errorFields(error: CodexError): ErrorFields {
+  const code = isServerErrorCode(error.code) ? error.code : "INTERNAL";
+  return { code, error: redact(error.message), ...safeDetails(error.details) };
 }
 
-/** A streaming NDJSON response with `Cache-Control: no-store`. */
-export function ndjsonReply(body: ReadableStream<Uint8Array>, headers?: Record<string, string>): Reply {
+/**
+ * The details a browser may see, each checked, bounded and redacted; anything
+ * else is dropped. Takes unknown values: a runner's event arrives unchecked.
+ *
+ * @example
+ * safeDetails({ retryAfter: 0.2, planType: "plus" }); // { planType: "plus", retryAfter: 1 }
+ */
+export function safeDetails(source: { readonly [Field in keyof ErrorDetails]?: unknown }): ErrorDetails {
+  const details: ErrorDetails = {};
+  if (isFiniteNumber(source.resetsAt)) details.resetsAt = source.resetsAt;
+  if (typeof source.planType === "string") details.planType = redact(source.planType).slice(0, 64);
+  if (Array.isArray(source.models)) {
+    details.models = source.models
+      .filter((model): model is string => typeof model === "string")
+      .slice(0, 50)
+      .map((model) => redact(model).slice(0, 100));
+  }
+  if (isFiniteNumber(source.retryAfter)) details.retryAfter = Math.max(1, Math.ceil(source.retryAfter));
+  return details;
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value);
+}
+
+/** The run's streaming NDJSON response (one `RunEvent` per line) with `Cache-Control: no-store`. */
+export function ndjsonReply(body: ReadableStream<Uint8Array>, headers?: Record<string, string>): TypedReply<RunEvent> {
   // x-accel-buffering tells nginx-style proxies not to buffer the stream.
   return { status: 200, headers: baseHeaders("application/x-ndjson", { "x-accel-buffering": "no", ...headers }), body };
 }

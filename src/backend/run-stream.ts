@@ -2,7 +2,7 @@ import type { RunEvent } from "../contract.js";
 import { CodexError } from "./errors.js";
 import { errorFields } from "./replies.js";
 import type { CodexRunner, RunnerContext, RunOptions } from "./runner.js";
-import { toWireEvent } from "./wire-events.js";
+import { encodeRunEvent, toWireEvent } from "./wire-events.js";
 
 export type RunOutcome = "finished" | "failed" | "aborted";
 
@@ -23,10 +23,8 @@ export interface RunStreamOptions {
   onUnexpected: (error: unknown) => void;
 }
 
-const encoder = new TextEncoder();
-const line = (event: RunEvent) => encoder.encode(`${JSON.stringify(event)}\n`);
-const SIGNED_OUT = line({ type: "error", code: "NOT_AUTHENTICATED", error: "Signed out while the run was in progress." });
-const STALLED = line({ type: "error", code: "RUN_ABORTED", error: "The run was stopped: the client stopped reading." });
+const SIGNED_OUT = encodeRunEvent({ type: "error", code: "NOT_AUTHENTICATED", error: "Signed out while the run was in progress." });
+const STALLED = encodeRunEvent({ type: "error", code: "RUN_ABORTED", error: "The run was stopped: the client stopped reading." });
 
 /**
  * The NDJSON body of /run/stream as a pull-based stream: each pull takes one
@@ -109,7 +107,7 @@ export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8
             if (next === "stopped") throw new CodexError("RUN_ABORTED", "The run was aborted.");
             if (next.done === true) {
               const event: RunEvent = { type: "error", code: "RUN_FAILED", error: "The run ended without a result." };
-              controller.enqueue(line(event));
+              controller.enqueue(encodeRunEvent(event));
               await end("failed", "RUN_FAILED");
               controller.close();
               return;
@@ -117,7 +115,7 @@ export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8
             const event = toWireEvent(next.value, streamedText);
             if (event === null) continue; // not a contract event: skip, keep pulling
             if (event.type === "assistant-text") streamedText = true;
-            controller.enqueue(line(event));
+            controller.enqueue(encodeRunEvent(event));
             if (event.type === "done" || event.type === "error") {
               await end(event.type === "done" ? "finished" : "failed", event.type === "error" ? event.code : undefined);
               controller.close();
@@ -137,7 +135,7 @@ export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8
           }
           if (!(error instanceof CodexError)) options.onUnexpected(error);
           const failure = error instanceof CodexError ? error : new CodexError("INTERNAL", "The run failed unexpectedly.");
-          controller.enqueue(line({ type: "error", ...errorFields(failure) }));
+          controller.enqueue(encodeRunEvent({ type: "error", ...errorFields(failure) }));
           await end("failed", failure.code);
           controller.close();
         } finally {

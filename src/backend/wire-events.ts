@@ -1,18 +1,19 @@
-import type { RunEvent, ServerErrorCode, Usage } from "../contract.js";
-import { CodexError } from "./errors.js";
-import { errorFields } from "./replies.js";
+import type { DoneEvent, RunEvent, Usage } from "../contract.js";
+import { isServerErrorCode } from "./errors.js";
+import { redact } from "./redact.js";
+import { safeDetails } from "./replies.js";
 
-const SERVER_CODES: ReadonlySet<string> = new Set<ServerErrorCode>([
-  "BAD_JSON", "BAD_REQUEST", "BODY_TOO_LARGE", "BODY_TIMEOUT", "PROMPT_TOO_LONG", "UNSUPPORTED_MEDIA_TYPE", "NOT_FOUND",
-  "METHOD_NOT_ALLOWED", "CSRF_REJECTED", "RATE_LIMITED", "RUN_IN_PROGRESS", "NO_SESSION", "SESSION_ROTATED",
-  "NOT_AUTHENTICATED", "DEVICE_AUTH_NOT_ENABLED", "LOGIN_EXPIRED", "LOGIN_DENIED", "UPSTREAM_UNAVAILABLE",
-  "UPSTREAM_TIMEOUT", "UPSTREAM_BLOCKED", "USAGE_LIMIT", "USAGE_NOT_INCLUDED", "MODEL_NOT_AVAILABLE",
-  "RUN_FAILED", "RUN_ABORTED", "INTERNAL",
-]);
+const encoder = new TextEncoder();
 
-/** True when `code` is one of the contract's server error codes. */
-export function isServerErrorCode(code: unknown): code is ServerErrorCode {
-  return typeof code === "string" && SERVER_CODES.has(code);
+/**
+ * One line of the NDJSON run stream. The only way an event reaches the wire,
+ * so every line is a contract `RunEvent`.
+ *
+ * @example
+ * encodeRunEvent({ type: "assistant-text", mode: "append", text: "Hel" });
+ */
+export function encodeRunEvent(event: RunEvent): Uint8Array {
+  return encoder.encode(`${JSON.stringify(event)}\n`);
 }
 
 /**
@@ -29,7 +30,7 @@ export function toWireEvent(event: unknown, streamedText: boolean): RunEvent | n
       return { type: "assistant-text", mode: e.mode === "replace" ? "replace" : "append", text: e.text };
     case "done": {
       const source = (e.result !== null && typeof e.result === "object" ? e.result : {}) as Record<string, unknown>;
-      const result: { text?: string; usage?: Usage; model?: string } = {};
+      const result: DoneEvent["result"] = {};
       // The text already crossed the wire as assistant-text events; the client rebuilds it.
       if (!streamedText && typeof source.text === "string") result.text = source.text;
       const usage = toUsage(source.usage);
@@ -40,13 +41,7 @@ export function toWireEvent(event: unknown, streamedText: boolean): RunEvent | n
     case "error": {
       const code = isServerErrorCode(e.code) ? e.code : "RUN_FAILED";
       const message = typeof e.error === "string" && e.error !== "" ? e.error : "The run failed.";
-      const details = {
-        resetsAt: e.resetsAt as number | undefined,
-        planType: e.planType as string | undefined,
-        models: e.models as string[] | undefined,
-        retryAfter: e.retryAfter as number | undefined,
-      };
-      return { type: "error", ...errorFields(new CodexError(code, message, { details })) };
+      return { type: "error", code, error: redact(message), ...safeDetails(e) };
     }
     default:
       return null;

@@ -1,4 +1,3 @@
-import type { Reply } from "../reply.js";
 import { CodexError } from "../errors.js";
 import { errorFields } from "../replies.js";
 import { assertBrowserSafeLogin } from "./login-result.js";
@@ -10,10 +9,11 @@ import {
   rotatedReply,
   type RouteCall,
   type RouteDeps,
+  type RouteReply,
 } from "./shared.js";
 
 /** POST /login/start: begins a device login under a new session id, or answers loggedIn (rotating the session on its first authentication). */
-export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<Reply> {
+export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<RouteReply<"loginStart">> {
   const found = await deps.sessions.lookup(call.request);
   if (found.kind === "rotated") return rotatedReply();
   if (found.kind === "none") return noSessionReply();

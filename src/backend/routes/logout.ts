@@ -1,8 +1,7 @@
-import type { Reply } from "../reply.js";
-import { jsonReply, rotatedReply, type RouteCall, type RouteDeps } from "./shared.js";
+import { jsonReply, rotatedReply, type RouteCall, type RouteDeps, type RouteReply } from "./shared.js";
 
 /** POST /logout: runner.logout (best effort), delete the session, clear the cookie. Idempotent. */
-export async function postLogout(deps: RouteDeps, call: RouteCall): Promise<Reply> {
+export async function postLogout(deps: RouteDeps, call: RouteCall): Promise<RouteReply<"logout">> {
   const found = await deps.sessions.lookup(call.request);
   // The old id of a rotated session grants nothing, not even logout; the client retries with its new cookie.
   if (found.kind === "rotated") return rotatedReply();

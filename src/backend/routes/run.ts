@@ -1,13 +1,12 @@
-import type { Reply } from "../reply.js";
 import { readJsonObject } from "../body.js";
 import { ndjsonReply } from "../replies.js";
 import { createRunStream } from "../run-stream.js";
 import { validateRunRequest } from "../run-request.js";
-import { errorReply, noSessionReply, rateLimited, rotatedReply, type RouteCall, type RouteDeps } from "./shared.js";
+import { errorReply, noSessionReply, rateLimited, rotatedReply, type RouteCall, type RouteDeps, type RouteReply } from "./shared.js";
 import type { ServerErrorCode } from "../../contract.js";
 
 /** POST /run/stream: one run per session at a time, streamed as NDJSON, pulled at the reader's pace. */
-export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<Reply> {
+export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<RouteReply<"runStream">> {
   const found = await deps.sessions.lookup(call.request);
   if (found.kind === "rotated") return rotatedReply();
   if (found.kind === "none") return noSessionReply();

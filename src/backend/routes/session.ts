@@ -1,8 +1,7 @@
-import type { Reply } from "../reply.js";
-import { jsonReply, rateLimited, rotatedReply, type RouteCall, type RouteDeps } from "./shared.js";
+import { jsonReply, rateLimited, rotatedReply, type RouteCall, type RouteDeps, type RouteReply } from "./shared.js";
 
 /** POST /session: reuse a valid session, otherwise create one and set its cookie. */
-export async function postSession(deps: RouteDeps, call: RouteCall): Promise<Reply> {
+export async function postSession(deps: RouteDeps, call: RouteCall): Promise<RouteReply<"session">> {
   const found = await deps.sessions.lookup(call.request);
   if (found.kind === "active") return jsonReply(200, { ok: true });
   // An old id racing its rotation must not mint a fresh cookie over the new, signed-in one.

@@ -1,10 +1,10 @@
-import type { Reply } from "../reply.js";
-import type { Account, ServerErrorCode } from "../../contract.js";
+import type { Account, ErrorBody, RouteName, RouteResponses, ServerErrorCode, StatusRotated } from "../../contract.js";
 import type { CodexAuditEvent, CodexLogger } from "../audit.js";
 import type { RateLimits, LimitName } from "../limits.js";
 import type { RunLocks } from "../run-locks.js";
 import type { ResolvedOptions } from "../options.js";
-import { errorReply, jsonReply } from "../replies.js";
+import { defaultStatus } from "../errors.js";
+import { errorReply, jsonReply, type TypedReply } from "../replies.js";
 import { auditTag } from "../session-id.js";
 import type { ActiveSession, SessionManager } from "../session-manager.js";
 
@@ -19,6 +19,9 @@ export interface RouteDeps {
   emit: (event: Omit<CodexAuditEvent, "at" | "session">, session?: ActiveSession) => void;
 }
 
+/** What route `Name` may answer, as its contract type says: a body outside it does not compile. */
+export type RouteReply<Name extends RouteName> = TypedReply<RouteResponses[Name]>;
+
 /** One request as a route sees it. */
 export interface RouteCall {
   request: Request;
@@ -27,13 +30,14 @@ export interface RouteCall {
 }
 
 /** 409 SESSION_ROTATED: the cookie's id was just rotated by a racing request; not a logout, retry with the new cookie. */
-export function rotatedReply(): Reply {
-  return errorReply("SESSION_ROTATED", "This session was just renewed; retry the request.", { extra: { ok: false, status: "rotated" } });
+export function rotatedReply(): TypedReply<StatusRotated> {
+  const error = "This session was just renewed; retry the request.";
+  return jsonReply(defaultStatus("SESSION_ROTATED"), { ok: false, status: "rotated", code: "SESSION_ROTATED", error });
 }
 
 /** 401 NO_SESSION for routes that need a session. */
-export function noSessionReply(): Reply {
-  return errorReply("NO_SESSION", "No session; call POST /session first.", { extra: { ok: false } });
+export function noSessionReply(): TypedReply<ErrorBody> {
+  return jsonReply(defaultStatus("NO_SESSION"), { ok: false, code: "NO_SESSION", error: "No session; call POST /session first." });
 }
 
 /** Applies rate limits; a 429 response when one is exhausted, null when allowed. */
@@ -42,7 +46,7 @@ export async function rateLimited(
   route: string,
   checks: ReadonlyArray<readonly [LimitName, string | undefined]>,
   session?: ActiveSession,
-): Promise<Reply | null> {
+): Promise<TypedReply<ErrorBody> | null> {
   const verdict = await deps.limits.consume(checks);
   if (verdict.ok) return null;
   deps.emit({ type: "rate_limited", route, limit: verdict.limit, code: "RATE_LIMITED" }, session);

@@ -1,15 +1,15 @@
-import type { Reply } from "../reply.js";
+import type { StatusLoggedOut } from "../../contract.js";
 import type { RunnerStatus } from "../runner.js";
-import { jsonReply, publicAccount, rotatedReply, type RouteCall, type RouteDeps } from "./shared.js";
+import { jsonReply, publicAccount, rotatedReply, type RouteCall, type RouteDeps, type RouteReply } from "./shared.js";
 
-const LOGGED_OUT_NO_SESSION = { ok: false, status: "logged_out", code: "NO_SESSION" } as const;
-const LOGGED_OUT = { ok: false, status: "logged_out", code: "NOT_AUTHENTICATED" } as const;
+const LOGGED_OUT_NO_SESSION: StatusLoggedOut = { ok: false, status: "logged_out", code: "NO_SESSION" };
+const LOGGED_OUT: StatusLoggedOut = { ok: false, status: "logged_out", code: "NOT_AUTHENTICATED" };
 
 /**
  * GET /status: asks the runner (which exchanges the device code once approved)
  * and rotates the session id the first time it comes back authenticated.
  */
-export async function getStatus(deps: RouteDeps, call: RouteCall): Promise<Reply> {
+export async function getStatus(deps: RouteDeps, call: RouteCall): Promise<RouteReply<"status">> {
   const found = await deps.sessions.lookup(call.request);
   if (found.kind === "rotated") return rotatedReply();
   if (found.kind === "none") return jsonReply(401, LOGGED_OUT_NO_SESSION);
