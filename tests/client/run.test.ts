@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { createCodexClient } from "../src/client/client.js";
-import type { CodexClientError, RunHandlers } from "../src/client/types.js";
+import { createCodexClient } from "../../src/client/client.js";
+import type { CodexClientError, RunHandlers } from "../../src/client/types.js";
 
 const enc = new TextEncoder();
 const ndjson = (lines: unknown[], opts: { close?: boolean } = {}) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MARKER_KEY, readMarker, writeMarker } from "../src/client/marker.js";
-import type { MarkerStorage } from "../src/client/types.js";
+import { MARKER_KEY, readMarker, writeMarker } from "../../src/client/marker.js";
+import type { MarkerStorage } from "../../src/client/types.js";
 
 const DAY = 864e5;
 const memory = (init: Record<string, string> = {}) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readNdjson } from "../src/client/ndjson.js";
+import { readNdjson } from "../../src/client/ndjson.js";
 
 const enc = new TextEncoder();
 /** A body delivering exactly these chunks (strings or raw bytes), one read each. */

@@ -1,9 +1,9 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createCodexClient } from "../src/client/client.js";
-import { MARKER_KEY } from "../src/client/marker.js";
-import { HOLDING_TEXT } from "../src/client/popup.js";
-import type { CodexClientConfig, CodexState } from "../src/client/types.js";
+import { createCodexClient } from "../../src/client/client.js";
+import { MARKER_KEY } from "../../src/client/marker.js";
+import { HOLDING_TEXT } from "../../src/client/popup.js";
+import type { CodexClientConfig, CodexState } from "../../src/client/types.js";
 
 const LOGIN_URL = "https://auth.openai.com/codex/device";
 const ACCOUNT = { email: "user@example.com", planType: "plus" };
