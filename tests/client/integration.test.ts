@@ -81,6 +81,14 @@ describe("client against the real handler", () => {
     expect(texts.length).toBeGreaterThan(1);
   });
 
+  it("signs in and runs with a basePath written with a trailing slash", async () => {
+    const c = tab({ basePath: "/api/codex/" });
+    await signIn(c);
+    let answer = "";
+    await c.run("hi", { onDone: (r) => (answer = r.text), onError: (e) => (answer = e.code) }).done;
+    expect(answer).toBe("Echo: hi");
+  });
+
   it("signs neither of two tabs out when both poll across the rotation", async () => {
     const a = tab(), b = tab();
     await a.login(false);

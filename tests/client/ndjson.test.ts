@@ -80,6 +80,24 @@ describe("NDJSON reader", () => {
     await it.return?.(undefined);
   });
 
+  it("ends quietly when the stream fails, dropping the unfinished line", async () => {
+    let fail!: (e: unknown) => void;
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(enc.encode('{"a":1}\n{"b":'));
+        fail = (e) => c.error(e);
+      },
+    });
+    const values: unknown[] = [];
+    const reading = (async () => {
+      for await (const v of readNdjson(stream)) values.push(v);
+    })();
+    await new Promise((r) => setTimeout(r, 10));
+    fail(new TypeError("network error"));
+    await expect(reading).resolves.toBeUndefined();
+    expect(values).toEqual([{ a: 1 }]);
+  });
+
   it("cancels the stream when the reader stops early", async () => {
     const b = body('{"a":1}\n', '{"b":2}\n', '{"c":3}\n');
     for await (const v of readNdjson(b.stream)) {
