@@ -1,5 +1,4 @@
 import { CodexError } from "./errors.js";
-import type { IncomingRequest } from "./incoming.js";
 
 /** True for `application/json` and `application/<x>+json`, any parameters. */
 export function isJsonContentType(value: string | null): boolean {
@@ -18,7 +17,7 @@ export function isJsonContentType(value: string | null): boolean {
  * @example
  * const text = await readBoundedText(request, 64 * 1024, 10_000); // throws CodexError("BODY_TOO_LARGE" | "BODY_TIMEOUT")
  */
-export async function readBoundedText(request: IncomingRequest, maxBytes: number, timeoutMs: number): Promise<string> {
+export async function readBoundedText(request: Request, maxBytes: number, timeoutMs: number): Promise<string> {
   const declared = request.headers.get("content-length");
   if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes) throw tooLarge(maxBytes);
   if (request.body === null) return "";
@@ -65,7 +64,7 @@ export async function readBoundedText(request: IncomingRequest, maxBytes: number
 }
 
 /** Reads and parses a JSON object body; BAD_JSON for anything that is not JSON, BAD_REQUEST for a non-object. */
-export async function readJsonObject(request: IncomingRequest, maxBytes: number, timeoutMs: number): Promise<Record<string, unknown>> {
+export async function readJsonObject(request: Request, maxBytes: number, timeoutMs: number): Promise<Record<string, unknown>> {
   const text = await readBoundedText(request, maxBytes, timeoutMs);
   let value: unknown;
   try {

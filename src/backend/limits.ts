@@ -1,5 +1,4 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
-import type { IncomingRequest } from "./incoming.js";
 import type { RateLimitOptions, RateLimitRule } from "./options.js";
 
 export type LimitName = "sessionCreatePerIp" | "loginStartPerSession" | "loginStartPerIp" | "runPerSession" | "runPerIp";
@@ -73,7 +72,7 @@ function buildLimiter(opts: RateLimitOptions, config: { keyPrefix: string; point
  * otherwise the peer address. Undefined when neither is known (per-IP limits
  * are then skipped rather than lumping every client into one shared bucket).
  */
-export function clientIpOf(request: IncomingRequest, info: { clientIp?: string } | undefined, proxyHops: number): string | undefined {
+export function clientIpOf(request: Request, info: { clientIp?: string } | undefined, proxyHops: number): string | undefined {
   if (proxyHops > 0) {
     const entries = (request.headers.get("x-forwarded-for") ?? "").split(",").map((entry) => entry.trim());
     const entry = entries[entries.length - proxyHops];

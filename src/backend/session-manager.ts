@@ -1,4 +1,3 @@
-import type { IncomingRequest } from "./incoming.js";
 import { clearedCookie, createCookieSigner, sessionCookie, type CookieAttributes, type CookieSigner } from "./cookies.js";
 import type { ResolvedOptions } from "./options.js";
 import type { RunnerContext, SessionData } from "./runner.js";
@@ -46,7 +45,7 @@ export class SessionManager {
   }
 
   /** The session named by the request's cookie. */
-  async lookup(request: IncomingRequest): Promise<SessionLookupResult> {
+  async lookup(request: Request): Promise<SessionLookupResult> {
     const id = await this.#signer.verify(request.headers.get("cookie"));
     if (id === null) return { kind: "none" };
     const found = await this.#opts.store.get(id);

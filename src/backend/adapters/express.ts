@@ -4,7 +4,7 @@ import { pathOfTarget } from "../canonical-path.js";
 import { CodexError } from "../errors.js";
 import { createCodexHandler, type CodexHandler } from "../handler.js";
 import type { CodexHandlerOptions } from "../options.js";
-import { serveNodeRequest } from "./node.js";
+import { serveNodeRequest, toNodeListener } from "./node.js";
 import { isUnder, trimSlash } from "./base-path.js";
 
 /** The parts of an Express (4 or 5) request the router uses; Express's own `Request` fits. */
@@ -42,6 +42,7 @@ export function createCodexRouter(
   mount: { basePath?: string } = {},
 ): CodexExpressMiddleware {
   const handler = typeof optionsOrHandler === "function" ? optionsOrHandler : createCodexHandler(optionsOrHandler);
+  const listener = toNodeListener(handler);
   const basePath = trimSlash(
     (typeof optionsOrHandler === "function" ? mount.basePath : optionsOrHandler.basePath) ?? DEFAULT_BASE_PATH,
   );
@@ -54,9 +55,8 @@ export function createCodexRouter(
       return;
     }
     const bodyConsumed = req.readableEnded || req._body === true;
-    serveNodeRequest(handler, req, res, { url, bodyConsumed, bodyError: bodyConsumedError }).catch(() =>
-      res.destroy(),
-    );
+    req.url = url; // the handler matches the full path the browser used
+    void serveNodeRequest(listener, req, res, bodyConsumed ? { bodyConsumedError } : {});
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Reply } from "../reply.js";
 import { CodexError } from "../errors.js";
 import { errorFields } from "../replies.js";
+import { assertBrowserSafeLogin } from "./login-result.js";
 import {
   jsonReply,
   noSessionReply,
@@ -57,6 +58,7 @@ export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<
   if (result.status !== "started" || typeof result.loginUrl !== "string" || typeof result.userCode !== "string" || !Number.isFinite(result.expiresAt)) {
     throw new TypeError("runner.startDeviceLogin returned an unexpected result");
   }
+  assertBrowserSafeLogin(result);
   // Fixation defence: the login continues under a new id that only this answer carries, so an id
   // known before the login (a planted cookie) never reaches it; sign-in rotates once more.
   const setCookie = await deps.sessions.rotate(session, false);

@@ -1,4 +1,3 @@
-import type { IncomingRequest } from "../incoming.js";
 import type { Reply } from "../reply.js";
 import type { Account, ServerErrorCode } from "../../contract.js";
 import type { CodexAuditEvent, CodexLogger } from "../audit.js";
@@ -22,7 +21,7 @@ export interface RouteDeps {
 
 /** One request as a route sees it. */
 export interface RouteCall {
-  request: IncomingRequest;
+  request: Request;
   /** Undefined when the adapter passed no peer address and no trusted proxy header is present. */
   clientIp: string | undefined;
 }

@@ -1,4 +1,3 @@
-import type { IncomingRequest } from "../incoming.js";
 import type { Reply } from "../reply.js";
 import type { RunnerStatus } from "../runner.js";
 import { jsonReply, publicAccount, rotatedReply, type RouteCall, type RouteDeps } from "./shared.js";
@@ -63,6 +62,6 @@ export async function getStatus(deps: RouteDeps, call: RouteCall): Promise<Reply
   throw new TypeError("runner.getStatus returned an unexpected status");
 }
 
-async function rotatedMeanwhile(deps: RouteDeps, request: IncomingRequest): Promise<boolean> {
+async function rotatedMeanwhile(deps: RouteDeps, request: Request): Promise<boolean> {
   return (await deps.sessions.lookup(request)).kind === "rotated";
 }
