@@ -29,6 +29,13 @@ export interface CodexProxyOptions {
    * body that streams past it is cut (413 if the backend has not answered yet).
    */
   maxBodyBytes?: number;
+  /**
+   * How long a request body may take to arrive, in ms. Default 10 000, the
+   * handler's default `limits.bodyTimeoutMs`: keep the two equal. A body still
+   * arriving then is cut (408 BODY_TIMEOUT if the backend has not answered yet);
+   * a runtime's fetch may send nothing to the backend before the first byte.
+   */
+  bodyTimeoutMs?: number;
 }
 
 /** A proxy: the backend's answer for a contract path, `undefined` for any other path. */
@@ -37,7 +44,7 @@ export type CodexProxy = (request: Request) => Promise<Response | undefined>;
 /** The codes the proxy answers with itself, all of them the contract's `ServerErrorCode`s. */
 export type CodexProxyErrorCode = Extract<
   ErrorBody["code"],
-  "BAD_REQUEST" | "BODY_TOO_LARGE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_TIMEOUT"
+  "BAD_REQUEST" | "BODY_TOO_LARGE" | "BODY_TIMEOUT" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_TIMEOUT"
 >;
 
 /** The contract's methods (no HEAD: the handler refuses it too); anything else is answered 405 here. */
@@ -52,7 +59,7 @@ const ALLOW = [...METHODS].join(", ");
  * followed). Cookies, CSRF, CORS and rate limits are the backend handler's; the
  * proxy answers only what it must not forward, so a client's mistake never
  * reads as an outage: a non-canonical path (404), a method outside GET, POST
- * and OPTIONS (405), a malformed (400) or too large (413) body. Set the
+ * and OPTIONS (405), a malformed (400), too large (413) or too slow (408) body. Set the
  * backend's `trustProxy` to the number of proxies in front of it (1 for this
  * one alone) and give `clientIp`.
  *
@@ -74,6 +81,8 @@ export function createCodexProxy(options: CodexProxyOptions): CodexProxy {
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError("createCodexProxy: `timeoutMs` must be a positive number");
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
   if (!(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes > 0)) throw new TypeError("createCodexProxy: `maxBodyBytes` must be a positive integer");
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? 10_000;
+  if (!(Number.isFinite(bodyTimeoutMs) && bodyTimeoutMs > 0)) throw new TypeError("createCodexProxy: `bodyTimeoutMs` must be a positive number");
   const clientIp = options.clientIp;
   const fetchBackend = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
 
@@ -112,7 +121,7 @@ export function createCodexProxy(options: CodexProxyOptions): CodexProxy {
     }, timeoutMs);
 
     let answered = false;
-    let overLimit = false;
+    let refusedBody: BodyRefusal | undefined;
     const upload = request.method === "GET" ? null : request.body;
     if (upload === null) headers.delete("content-length"); // no body goes with it
     const init: RequestInit & { duplex?: "half" } = {
@@ -122,9 +131,9 @@ export function createCodexProxy(options: CodexProxyOptions): CodexProxy {
       signal: abort.signal,
     };
     if (upload !== null) {
-      init.body = bounded(upload, maxBodyBytes, () => {
-        overLimit = true;
-        if (!answered) abort.abort(new Error("The request body is too large."));
+      init.body = bounded(upload, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs, signal: abort.signal }, (refusal) => {
+        refusedBody = refusal;
+        if (!answered) abort.abort(new Error("The request body was refused."));
       });
       init.duplex = "half"; // stream the upload rather than buffer it
     }
@@ -134,7 +143,8 @@ export function createCodexProxy(options: CodexProxyOptions): CodexProxy {
       upstream = await fetchBackend(target.href, init);
       answered = true;
     } catch {
-      if (overLimit) return tooLarge(maxBodyBytes);
+      if (refusedBody === "BODY_TOO_LARGE") return tooLarge(maxBodyBytes);
+      if (refusedBody === "BODY_TIMEOUT") return proxyError(408, "BODY_TIMEOUT", `The request body did not arrive within ${bodyTimeoutMs} ms.`);
       return timedOut
         ? proxyError(504, "UPSTREAM_TIMEOUT", "The backend did not answer in time.")
         : proxyError(502, "UPSTREAM_UNAVAILABLE", "The backend is unreachable.");
@@ -196,17 +206,38 @@ function refusal(request: Request, rest: string, maxBodyBytes: number): Response
   return Number(declared) > maxBodyBytes ? tooLarge(maxBodyBytes) : undefined; // refused unread, the backend never asked
 }
 
-/** The upload, counted on its way: past `maxBytes` it errors (the backend sees a cut request) and calls `onOverLimit` first. */
-function bounded(body: ReadableStream<Uint8Array>, maxBytes: number, onOverLimit: () => void): ReadableStream<Uint8Array> {
+type BodyRefusal = "BODY_TOO_LARGE" | "BODY_TIMEOUT";
+
+/**
+ * The upload, counted and timed on its way: past `maxBytes`, or still arriving
+ * after `timeoutMs`, it errors (the backend sees a cut request) and calls
+ * `onRefused` first. The timer stops when the upload ends or the hop is aborted.
+ */
+function bounded(
+  body: ReadableStream<Uint8Array>,
+  limits: { maxBytes: number; timeoutMs: number; signal: AbortSignal },
+  onRefused: (refusal: BodyRefusal) => void,
+): ReadableStream<Uint8Array> {
   let total = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stop = () => clearTimeout(timer);
+  limits.signal.addEventListener("abort", stop, { once: true });
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
+      start(controller) {
+        timer = setTimeout(() => {
+          onRefused("BODY_TIMEOUT");
+          controller.error(new Error("The request body was too slow."));
+        }, limits.timeoutMs);
+      },
       transform(chunk, controller) {
         total += chunk.byteLength;
-        if (total <= maxBytes) return controller.enqueue(chunk);
-        onOverLimit();
+        if (total <= limits.maxBytes) return controller.enqueue(chunk);
+        stop();
+        onRefused("BODY_TOO_LARGE");
         controller.error(new Error("The request body is too large."));
       },
+      flush: stop,
     }),
   );
 }
@@ -256,7 +287,7 @@ function tooLarge(maxBytes: number): Response {
 }
 
 /** The proxy's own answer: JSON with a stable code, never stored, never a detail of the backend. */
-function proxyError(status: 400 | 404 | 405 | 413 | 502 | 504, code: CodexProxyErrorCode, error: string, extra: Record<string, string> = {}): Response {
+function proxyError(status: 400 | 404 | 405 | 408 | 413 | 502 | 504, code: CodexProxyErrorCode, error: string, extra: Record<string, string> = {}): Response {
   const body: ErrorBody = { ok: false, code, error };
   return new Response(JSON.stringify(body), {
     status,
