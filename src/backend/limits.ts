@@ -1,8 +1,12 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import type { IncomingRequest } from "./incoming.js";
+import { ipRateKey } from "./ip-key.js";
 import type { RateLimitOptions, RateLimitRule } from "./options.js";
 
 export type LimitName = "sessionCreatePerIp" | "loginStartPerSession" | "loginStartPerIp" | "runPerSession" | "runPerIp";
+
+/** The limits keyed on the client's address: they count per IPv4 address and per IPv6 /64. */
+const PER_IP: ReadonlySet<LimitName> = new Set(["sessionCreatePerIp", "loginStartPerIp", "runPerIp"]);
 
 const DEFAULTS: Record<LimitName, RateLimitRule> = {
   sessionCreatePerIp: { points: 60, durationSec: 60 },
@@ -16,8 +20,11 @@ const DEFAULTS: Record<LimitName, RateLimitRule> = {
 export type LimitVerdict = { ok: true } | { ok: false; retryAfterSec: number; limit: LimitName };
 
 export interface RateLimits {
-  /** Consumes one point from each named limit for its key; refuses on the first one exhausted. */
-  /** Checks whose key is undefined (no client IP known) are skipped. */
+  /**
+   * Consumes one point from each named limit for its key; refuses on the first one exhausted.
+   * Per-IP limits count an IPv6 client by its /64 (see ipRateKey). Checks whose key is
+   * undefined (no client IP known) are skipped.
+   */
   consume(checks: ReadonlyArray<readonly [LimitName, string | undefined]>): Promise<LimitVerdict>;
 }
 
@@ -44,7 +51,7 @@ export function createRateLimits(options: false | RateLimitOptions | undefined):
         if (key === undefined) continue;
         const limiter = limiters.get(name) as RateLimiterAbstract;
         try {
-          await limiter.consume(key, 1);
+          await limiter.consume(PER_IP.has(name) ? ipRateKey(key) : key, 1);
         } catch (rejection) {
           // rate-limiter-flexible rejects with a RateLimiterRes when exhausted, with an Error when its store fails.
           if (rejection instanceof RateLimiterRes) {
