@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { coreOf, type CodexHandler } from "../src/backend/handler.js";
 import type { IncomingRequest } from "../src/backend/incoming.js";
+import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
 import { BASE, Browser, makeHarness, sameOrigin } from "./helpers/handler-harness.js";
 
 const hex = (value: number): string => value.toString(16);
@@ -75,5 +76,22 @@ describe("an attacker rotating through the addresses of one IPv6 /64", () => {
     await browser.signIn(runner);
     await flood(handler, 100, (i) => `2001:db8:7:1::${hex(i)}`);
     expect((await browser.get("/status")).status).toBe(200);
+  });
+});
+
+describe("an attacker with many networks filling the session store", () => {
+  it("keeps the memory store at its ceiling, and a signed-in user signed in, through 5,000 new sessions", async () => {
+    const sessionStore = createMemorySessionStore({ maxSessions: 200, sweepIntervalMs: 0 });
+    const { handler, runner, store } = makeHarness({ sessionStore, rateLimits: {} });
+    const user = new Browser(handler, "198.51.100.7");
+    await user.signIn(runner);
+    // One new /64 per request: every one is under its per-IP budget, so each makes a session.
+    const statuses = await flood(handler, 5_000, (i) => `2001:db8:${hex(i)}:1::1`);
+    expect(statuses.get(200)).toBe(5_000);
+    expect(store.size).toBeLessThanOrEqual(200);
+    expect((await user.get("/status")).status).toBe(200);
+    const run = await user.post("/run/stream", { prompt: "still here?" });
+    expect(run.status).toBe(200);
+    await run.text();
   });
 });
