@@ -4,7 +4,7 @@ import { isJsonContentType } from "./body.js";
 import { applyCors, preflightHeaders } from "./cors.js";
 import { isCsrfSafe } from "./csrf.js";
 import { CodexError } from "./errors.js";
-import { clientIpOf, createRateLimits, RunLocks } from "./limits.js";
+import { clientIpOf, createRateLimits, RunLocks, warnNoClientIp } from "./limits.js";
 import { resolveOptions, type CodexHandlerOptions } from "./options.js";
 import type { IncomingRequest } from "./incoming.js";
 import { errorReply } from "./replies.js";
@@ -43,6 +43,10 @@ const cores = new WeakMap<CodexHandler, ContractCore>();
 export function coreOf(handler: CodexHandler): ContractCore | undefined {
   return cores.get(handler);
 }
+
+const NO_CLIENT_IP =
+  "codex-auth: no client IP for this request, so per-IP rate limits were skipped. Pass { clientIp } from your adapter, " +
+  "or set trustProxy (the number of proxies you control) so the handler reads X-Forwarded-For.";
 
 const TABLE: ReadonlyArray<readonly [string, Route]> = [
   [ROUTES.session, { name: "session", method: "POST", run: postSession }],
@@ -84,13 +88,13 @@ function createContractCore(options: CodexHandlerOptions): ContractCore {
     emit: () => undefined,
   };
 
-  let warnedNoIp = false;
+  let warnedNoIp = options.rateLimits === false;
   return async (request, info) => {
     const origin = request.headers.get("origin");
     const clientIp = clientIpOf(request, info, opts.trustProxy);
-    if (clientIp === undefined && !warnedNoIp && options.rateLimits !== false) {
+    if (clientIp === undefined && !warnedNoIp) {
       warnedNoIp = true;
-      log.warn("no client IP given to the codex handler: per-IP rate limits are skipped (pass { clientIp } from your adapter)");
+      warnNoClientIp(options, NO_CLIENT_IP);
     }
     const call: RouteCall = { request, clientIp };
     // Without an onEvent hook, audit events (and their SHA-256 tags) cost nothing.

@@ -1,4 +1,5 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { safeLogger, type CodexLogger } from "./audit.js";
 import type { IncomingRequest } from "./incoming.js";
 import { ipRateKey } from "./ip-key.js";
 import type { RateLimitOptions, RateLimitRule } from "./options.js";
@@ -110,4 +111,22 @@ export function clientIpOf(request: IncomingRequest, info: { clientIp?: string }
   }
   const peer = info?.clientIp;
   return typeof peer === "string" && peer !== "" ? peer.slice(0, 64) : undefined;
+}
+
+// Options objects already warned about: one warning per handler setup, even when an adapter and the handler both notice.
+const warnedAbout = new WeakSet<object>();
+
+/**
+ * Says, once per options object, that per-IP rate limits cannot apply: through
+ * `logger.warn` when the logger has one, otherwise console.warn, because a
+ * silently skipped limit is how a deployment ends up with none.
+ *
+ * @example
+ * warnNoClientIp(options, "codex-auth: no client IP …");
+ */
+export function warnNoClientIp(options: { logger?: CodexLogger }, message: string): void {
+  if (warnedAbout.has(options)) return;
+  warnedAbout.add(options);
+  if (typeof options.logger?.warn === "function") safeLogger(options.logger).warn(message);
+  else console.warn(message);
 }
