@@ -8,8 +8,8 @@ export interface MemorySessionStoreOptions extends SessionTimeouts {
    * Entries held at most (sessions and the short-lived markers rotation leaves).
    * When full, a new one first evicts sessions that never signed in, least
    * recently used first, then rotation markers, and only then the least recently
-   * used signed-in session. Default 10,000: about 12 MB of heap when all of them
-   * hold token-sized data, under 3 MB when they are empty (see DEPLOYMENT.md).
+   * used signed-in session. Default 10,000: measured 31 MiB of heap when every
+   * one holds a sealed token set (3 KB), 1.9 MiB when none signed in (see DEPLOYMENT.md).
    */
   maxSessions?: number;
   /** Clock in epoch ms; inject one in tests. Default `Date.now`. */
