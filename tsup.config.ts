@@ -20,5 +20,5 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: "es2022",
-  external: ["react", "react-dom", "express", "redis", "@openai/codex", "hono", "fastify"],
+  external: ["react", "react-dom", "express", "redis", "@openai/codex", "fastify"],
 });

@@ -29,6 +29,7 @@ export type ServerErrorCode =
   | "BAD_JSON"
   | "BAD_REQUEST"
   | "BODY_TOO_LARGE"
+  | "BODY_TIMEOUT"
   | "PROMPT_TOO_LONG"
   | "UNSUPPORTED_MEDIA_TYPE"
   | "NOT_FOUND"

@@ -87,6 +87,8 @@ export interface SendOptions {
   headers?: Record<string, string>;
   /** A string or chunks; chunks are sent without Content-Length (chunked encoding). */
   body?: string | Buffer | readonly Buffer[];
+  /** The request target sent as it is, instead of the URL's (whose dot segments a URL parser resolves). */
+  target?: string;
 }
 
 export interface Answer {
@@ -99,7 +101,10 @@ export interface Answer {
 /** One request over a fresh socket (node:http, no pooling), read to the end. */
 export function send(url: string, options: SendOptions = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: options.method ?? "GET", headers: options.headers, agent: false }, (res) => {
+    const where = new URL(url);
+    const path = options.target ?? where.pathname + where.search;
+    const init = { method: options.method ?? "GET", headers: options.headers, agent: false as const };
+    const req = httpRequest({ ...init, host: where.hostname, port: where.port, path }, (res) => {
       collect(res).then((text) => resolve(answer(res, text)), reject);
     });
     req.on("error", reject);

@@ -1,4 +1,5 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CodexAuditEvent } from "../src/backend/audit.js";
 import type { CodexHandlerOptions } from "../src/backend/options.js";
@@ -22,7 +23,22 @@ const MB = 1024 * 1024;
  * real socket, streams without buffering, aborts runs on disconnect, honours
  * backpressure and passes the socket's peer address as the client IP.
  */
-export function describeAdapter(name: string, start: StartAdapter): void {
+/** What an adapter can see of the connection. */
+export interface AdapterTraits {
+  /**
+   * The raw request target reaches the handler. False where only a Web Request
+   * arrives (Next, an edge runtime): its URL parser resolved dot segments
+   * before anything of the app's saw the path, so guards and routes agree.
+   */
+  rawTarget?: boolean;
+}
+
+// Paths a URL parser resolves to /api/codex/status, but that an app's guard matching the raw text would not.
+const NON_CANONICAL_UNDER_BASE = ["/api/codex/x/../status", "/api/codex/%2e%2e/codex/status", "/api/codex/./status", "/api/codex/%2e/status", "/api/codex/%2E%2e/codex/status"];
+// Not under the base path as raw text at all: nobody's route (the app's or its server's own 4xx may answer).
+const NON_CANONICAL_OUTSIDE = ["/api/codex\\status", "/api/x/../codex/status"];
+
+export function describeAdapter(name: string, start: StartAdapter, traits: AdapterTraits = {}): void {
   describe(`${name} adapter`, () => {
     const runner = createScriptedRunner();
     const events: CodexAuditEvent[] = [];
@@ -36,6 +52,8 @@ export function describeAdapter(name: string, start: StartAdapter): void {
         cookieSecret: SECRET,
         allowedOrigins: [LISTED],
         rateLimits: false,
+        // Short deadlines, so the slow-client tests below finish quickly.
+        limits: { bodyTimeoutMs: 1000, writeTimeoutMs: 1000 },
         onEvent: (event) => events.push(event),
       });
       origin = server.baseUrl;
@@ -60,6 +78,33 @@ export function describeAdapter(name: string, start: StartAdapter): void {
       expect(res.status).toBe(404);
       expect(res.json()).toMatchObject({ code: "NOT_FOUND" });
       expect(res.headers["cache-control"]).toBe("no-store");
+    });
+
+    it("never runs a route for a path that is not canonical (dot segments, %2e, backslash), whatever a guard in front read", async () => {
+      const cookie = await signIn();
+      const canonical = await send(`${api}/status`, { headers: { cookie } });
+      expect(canonical.status).toBe(200);
+      for (const target of NON_CANONICAL_UNDER_BASE) {
+        const res = await send(`${api}/status`, { target, headers: { cookie } });
+        if (traits.rawTarget === false) {
+          expect(res.status, target).toBe(200); // the same path every guard of the app saw
+          continue;
+        }
+        expect(res.status, target).toBe(404);
+        expect(res.json(), target).toMatchObject({ code: "NOT_FOUND" });
+      }
+      for (const target of NON_CANONICAL_OUTSIDE) {
+        if (traits.rawTarget === false) continue;
+        const res = await send(`${api}/status`, { target, headers: { cookie } });
+        // The app's (or its server's) own refusal: @hono/node-server answers 400 to a backslash.
+        expect([400, 404], target).toContain(res.status);
+      }
+      const login = await send(`${api}/login/start`, {
+        method: "POST",
+        target: "/api/codex/%2e%2e/codex/login/start",
+        headers: { origin, cookie, "content-type": "application/json" },
+      });
+      expect(login.status).toBe(traits.rawTarget === false ? 200 : 404);
     });
 
     it("answers a wrong method with 405 METHOD_NOT_ALLOWED", async () => {
@@ -161,6 +206,52 @@ export function describeAdapter(name: string, start: StartAdapter): void {
       expect(rest.at(-1)?.type).toBe("done");
     });
 
+    it("ends a run in flight within a second of logout, with a signed-out error line", async () => {
+      const cookie = await signIn();
+      const { res } = await open(`${api}/run/stream`, runRequest(origin, cookie, "hang"));
+      await firstLine(res);
+      const signal = runner.record.signal;
+      const rest = collect(res);
+      const loggedOutAt = Date.now();
+      expect((await post("/logout", { cookie })).status).toBe(200);
+      const tail = await rest;
+      expect(Date.now() - loggedOutAt).toBeLessThan(1000);
+      expect(signal?.aborted).toBe(true);
+      expect(JSON.parse(tail.trim().split("\n").at(-1) ?? "{}")).toMatchObject({ type: "error", code: "NOT_AUTHENTICATED" });
+      await until(() => runner.record.runEnded);
+    });
+
+    it("gives up a run whose client stopped reading, so the session can run again", async () => {
+      const cookie = await signIn();
+      const stalled = await open(`${api}/run/stream`, runRequest(origin, cookie, "flood"));
+      stalled.res.pause(); // reads nothing more: the socket fills and stays full
+      const signal = runner.record.signal;
+      await until(() => signal?.aborted === true && runner.record.runEnded, 5000);
+      const again = await post("/run/stream", { cookie }, JSON.stringify({ prompt: "hello" }));
+      expect(again.status).toBe(200);
+      expect(again.text).toContain('"type":"done"');
+      stalled.destroy();
+    });
+
+    it("closes the runner's iterator when a run ends, so the runner's finally runs", async () => {
+      const cookie = await signIn();
+      const res = await post("/run/stream", { cookie }, JSON.stringify({ prompt: "hello" }));
+      expect(res.text).toContain('"type":"done"');
+      await until(() => runner.record.runEnded, 1000);
+    });
+
+    it("answers 408 BODY_TIMEOUT to a body that stops arriving, within the deadline", async () => {
+      const cookie = await signIn();
+      const started = Date.now();
+      const raw = await rawExchange(server.baseUrl, [
+        `POST /api/codex/run/stream HTTP/1.1\r\nHost: ${new URL(server.baseUrl).host}\r\norigin: ${origin}\r\ncookie: ${cookie}\r\n` +
+          `content-type: application/json\r\ncontent-length: 100\r\n\r\n{"prompt":`,
+      ]);
+      expect(raw.status).toBe(408);
+      expect(JSON.parse(raw.body)).toMatchObject({ code: "BODY_TIMEOUT" });
+      expect(Date.now() - started).toBeLessThan(3000);
+    });
+
     it("aborts the run when the client disconnects", async () => {
       const cookie = await signIn();
       const { res, destroy } = await open(`${api}/run/stream`, runRequest(origin, cookie, "hang"));
@@ -209,6 +300,36 @@ function runRequest(origin: string, cookie: string, prompt: string) {
     headers: { origin, cookie, "content-type": "application/json" },
     body: JSON.stringify({ prompt }),
   };
+}
+
+/** Writes raw bytes on a fresh socket, then reads one HTTP/1.1 answer (Content-Length body) or gives up after 5 s. */
+function rawExchange(baseUrl: string, parts: string[]): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      for (const part of parts) socket.write(part);
+    });
+    let received = "";
+    const giveUp = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer in 5 s: ${received}`));
+    }, 5000);
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("utf8");
+      const head = received.indexOf("\r\n\r\n");
+      if (head === -1) return;
+      const length = Number(/content-length: *(\d+)/i.exec(received.slice(0, head))?.[1] ?? NaN);
+      const body = received.slice(head + 4);
+      if (Number.isNaN(length) || Buffer.byteLength(body) < length) return;
+      clearTimeout(giveUp);
+      socket.destroy();
+      resolve({ status: Number(received.slice(9, 12)), body });
+    });
+    socket.on("error", (error) => {
+      clearTimeout(giveUp);
+      reject(error);
+    });
+  });
 }
 
 /** Resolves with the first NDJSON line of a response; the rest stays readable. */

@@ -1,108 +1,22 @@
-import { createServer, type IncomingMessage, type RequestListener } from "node:http";
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import Fastify from "fastify";
-import { Hono } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CodexAuditEvent } from "../src/backend/audit.js";
-import { codexFastify, type CodexFastifyOptions } from "../src/backend/adapters/fastify.js";
+import { codexFastify } from "../src/backend/adapters/fastify.js";
 import { codexHono } from "../src/backend/adapters/hono.js";
-import { createCodexRouteHandlers, type CodexRouteHandlers } from "../src/backend/adapters/next.js";
-import { serveNodeRequest } from "../src/backend/adapters/node.js";
+import { createCodexRouteHandlers } from "../src/backend/adapters/next.js";
 import { createCodexHandler } from "../src/backend/handler.js";
 import type { CodexHandlerOptions } from "../src/backend/options.js";
 import { describeAdapter, type StartedServer } from "./adapter-suite.js";
 import { createScriptedRunner, send } from "./adapter-runner.js";
-
-/** A Hono app on @hono/node-server: the codex middleware (under app.all or a bare app.use) and a route of its own. */
-function startHono(
-  options: CodexHandlerOptions,
-  mount: "all" | "use" = "all",
-  overrideGlobalObjects = true,
-): Promise<StartedServer> {
-  const app = new Hono();
-  if (mount === "all") app.all("/api/codex/*", codexHono(options));
-  else app.use(codexHono(options));
-  app.get("/other", (c) => c.json({ other: true }));
-  return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1", overrideGlobalObjects }, (info: AddressInfo) => {
-      resolve({
-        baseUrl: `http://127.0.0.1:${info.port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            if ("closeAllConnections" in server) server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
-}
-
-/** A Fastify app with the codex plugin and one JSON route of its own (Fastify's parser stays on for it). */
-async function startFastify(options: CodexFastifyOptions): Promise<StartedServer> {
-  const app = Fastify();
-  await app.register(codexFastify, options);
-  app.post("/other", async (request) => ({ echoed: request.body }));
-  await app.listen({ port: 0, host: "127.0.0.1" });
-  const { port } = app.server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    close: async () => {
-      app.server.closeAllConnections();
-      await app.close();
-    },
-  };
-}
-
-/**
- * Next.js calls an App Router route handler with a Web Request (and `{ params }`)
- * and streams its Response; next is not installed here, so node:http and our
- * Node helpers play that part. In front, a proxy appends the peer address to
- * X-Forwarded-For, as a platform like Vercel does, since Next passes no peer IP.
- */
-function nextLikeListener(routes: CodexRouteHandlers, proxy = true): RequestListener {
-  const byMethod: Record<string, CodexRouteHandlers[keyof CodexRouteHandlers] | undefined> = { ...routes };
-  return (req, res) => {
-    const route = byMethod[req.method ?? ""];
-    if (!route) {
-      res.writeHead(405).end(); // Next answers methods the route does not export itself
-      return;
-    }
-    if (proxy) appendForwardedFor(req);
-    const params = Promise.resolve({ path: (req.url ?? "").split("?")[0]?.split("/").slice(3) });
-    const call = route as (request: Request, context: unknown) => Promise<Response>;
-    void serveNodeRequest((request) => call(request, { params }), req, res).catch(() => res.destroy());
-  };
-}
-
-function appendForwardedFor(req: IncomingMessage): void {
-  const peer = req.socket.remoteAddress ?? "";
-  const prior = req.headers["x-forwarded-for"];
-  req.headers["x-forwarded-for"] = prior ? `${String(prior)}, ${peer}` : peer;
-}
-
-async function listen(listener: RequestListener): Promise<StartedServer> {
-  const server = createServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { listen, nextLikeListener, startFastify, startHono, startNextLike } from "./adapter-servers.js";
 
 // First, while the globals are still undici's: node-server's default replaces global Request/Response for the process.
 describeAdapter("Hono (@hono/node-server, overrideGlobalObjects: false)", (options) => startHono(options, "all", false));
 describeAdapter("Hono (@hono/node-server)", (options) => startHono(options));
 describeAdapter("Hono mounted with a bare app.use", (options) => startHono(options, "use"));
 describeAdapter("Fastify", (options) => startFastify(options));
-describeAdapter("Next.js route handlers (served by node:http + the Node helpers, behind a proxy, trustProxy: true)", (options) =>
-  listen(nextLikeListener(createCodexRouteHandlers({ ...options, trustProxy: true }))),
-);
+describeAdapter("Next.js route handlers (served by node:http + the Node helpers, behind a proxy, trustProxy: true)", startNextLike, { rawTarget: false });
 
 const SECRET = "adapters-more-Secret-7Yc2Nq5Wd8Hk3Tz";
 const started: StartedServer[] = [];
@@ -123,6 +37,11 @@ function audited(extra: Partial<CodexHandlerOptions> = {}) {
   return { events, options: options({ ...extra, onEvent: (event) => events.push(event) }) };
 }
 const createdIp = (events: CodexAuditEvent[]) => events.find((e) => e.type === "session_created")?.clientIp;
+function cookieOf(setCookie: string[] | undefined): string {
+  const pair = setCookie?.[0]?.split(";")[0];
+  if (!pair) throw new Error("no Set-Cookie");
+  return pair;
+}
 
 describe("Hono adapter", () => {
   it("passes requests outside the base path on to the app's own routes when mounted with app.use", async () => {
@@ -148,6 +67,39 @@ describe("Hono adapter", () => {
     expect(await call({})).toBeUndefined();
     expect(await call({ trustProxy: true })).toBe("198.51.100.2");
   });
+
+  // Middleware that reads the body first: Hono's cached c.req.json() and others, on both kinds of node-server Request.
+  const readFirst =
+    (read: (c: Context) => Promise<unknown>): MiddlewareHandler =>
+    async (c, next) => {
+      await read(c).catch(() => undefined);
+      await next();
+    };
+  const bodyReaders: Array<[string, MiddlewareHandler, boolean]> = [
+    ["c.req.json()", readFirst((c) => c.req.json()), true],
+    ["c.req.json() (overrideGlobalObjects: false)", readFirst((c) => c.req.json()), false],
+    ["c.req.arrayBuffer()", readFirst((c) => c.req.arrayBuffer()), false],
+    ["c.req.raw.text()", readFirst((c) => c.req.raw.text()), true],
+  ];
+  for (const [reader, before, overrideGlobalObjects] of bodyReaders) {
+    it(`answers 500 INTERNAL naming the fix, not a hang or a vague error, when middleware already ran ${reader}`, async () => {
+      const base = await track(startHono(options(), "all", overrideGlobalObjects, before));
+      const session = await send(`${base}/api/codex/session`, { method: "POST", headers: { origin: base, "content-type": "application/json" }, body: "{}" });
+      // Routes that do not read the body still work.
+      expect(session.status).toBe(200);
+      const login = await send(`${base}/api/codex/login/start`, { method: "POST", headers: { origin: base, cookie: cookieOf(session.headers["set-cookie"]) } });
+      const run = await send(`${base}/api/codex/run/stream`, {
+        method: "POST",
+        headers: { origin: base, cookie: cookieOf(login.headers["set-cookie"]), "content-type": "application/json" },
+        body: JSON.stringify({ prompt: "hello" }),
+      });
+      expect(run.status).toBe(500);
+      expect(run.json()).toEqual({
+        code: "INTERNAL",
+        error: expect.stringMatching(/already read.*mount codexHono before/i),
+      });
+    });
+  }
 
   it("serves a handler built beforehand under its own base path", async () => {
     const handler = createCodexHandler(options({ basePath: "/auth" }));

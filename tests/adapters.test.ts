@@ -1,46 +1,16 @@
-import { Agent, createServer, request, type RequestListener, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { createRequire } from "node:module";
+import { Agent, request, type RequestListener } from "node:http";
 import express from "express";
 import { afterEach, describe, expect, it } from "vitest";
 import { createCodexRouter } from "../src/backend/adapters/express.js";
-import { createNodeHandler, toNodeListener } from "../src/backend/adapters/node.js";
+import { toNodeListener } from "../src/backend/adapters/node.js";
 import type { CodexHandlerOptions } from "../src/backend/options.js";
 import { describeAdapter, type StartedServer } from "./adapter-suite.js";
 import { createScriptedRunner, open, send, until } from "./adapter-runner.js";
-
-// Express 4 is installed under the alias `express4`; its API is the same for what we use.
-const express4 = createRequire(import.meta.url)("express4") as typeof express;
-
-async function listen(listener: RequestListener): Promise<StartedServer & { server: Server }> {
-  const server = createServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    server,
-    baseUrl: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-/** An Express app with the codex router and one route of its own after it. */
-function expressApp(make: typeof express, options: CodexHandlerOptions, before?: (app: express.Express) => void) {
-  const app = make();
-  before?.(app);
-  app.use(createCodexRouter(options));
-  app.get("/other", (_req, res) => {
-    res.json({ other: true });
-  });
-  return app;
-}
+import { express4, expressApp, listen, startNode } from "./adapter-servers.js";
 
 describeAdapter("Express 5", (options) => listen(expressApp(express, options)));
 describeAdapter("Express 4", (options) => listen(expressApp(express4, options)));
-describeAdapter("Node http", (options) => listen(createNodeHandler(options)));
+describeAdapter("Node http", startNode);
 
 const SECRET = "adapter-tests-Secret-4hT8wQ1mZc6Rv";
 const started: StartedServer[] = [];
@@ -157,9 +127,14 @@ describe("Node adapter", () => {
         return new Response(null, { status: 204 });
       }),
     );
-    await send(`${base}//evil.example/api/codex/status`, { headers: { host: "victim.example@evil" } });
+    // A Host that would change the URL's authority never reaches the handler: 400 JSON.
+    const hostile = await send(`${base}//evil.example/api/codex/status`, { headers: { host: "victim.example@evil" } });
+    expect(hostile.status).toBe(400);
+    expect(hostile.json()).toMatchObject({ code: "BAD_REQUEST" });
+    expect(seen).toBe("");
+    await send(`${base}//evil.example/api/codex/status`, { headers: { host: "victim.example" } });
     const url = new URL(seen);
-    expect(url.host).toBe("localhost");
+    expect(url.host).toBe("victim.example");
     expect(url.pathname).toBe("//evil.example/api/codex/status");
   });
 

@@ -34,6 +34,9 @@ if (cmd === "login") {
   if (mode === "evil-url") {
     process.stdout.write("\\u001b[94mhttps://evil.example/codex/device\\u001b[0m\\n   \\u001b[94mABCD-EFGH1\\u001b[0m\\n");
     setInterval(() => {}, 1000);
+  } else if (mode === "long-url") {
+    process.stdout.write(issuer + "/codex/device?state=" + "q".repeat(3000) + "\\n   ABCD-EFGH1\\n");
+    setInterval(() => {}, 1000);
   } else if (mode === "login-crash") {
     process.stderr.write("Error logging in: Bearer " + tokens.access_token + " refused\\n");
     process.stderr.write("  at " + home + "/auth.json (home " + os.homedir() + "/.codex), key sk-abcdefghijklmnop1234\\n");
@@ -143,6 +146,16 @@ describe("cliRunner against a hostile CLI", { timeout: 20_000 }, () => {
     expect(start.status).toBe(502);
     expect(start.body.code).toBe("UPSTREAM_UNAVAILABLE");
     expect(JSON.stringify(start.body)).not.toContain("evil.example");
+    expect(liveProcessCount()).toBe(0);
+    assertClean(client, logs, homeRoot);
+  });
+
+  it("refuses a 3 KB login URL on the issuer's own host and kills the child", async () => {
+    const { client, logs, homeRoot } = setup("long-url");
+    await client.json("/session", { method: "POST" });
+    const start = await client.json("/login/start", { method: "POST" });
+    expect(start.status).toBe(502);
+    expect(start.body).toEqual({ code: "UPSTREAM_UNAVAILABLE", error: "The codex CLI printed an unexpected login address." });
     expect(liveProcessCount()).toBe(0);
     assertClean(client, logs, homeRoot);
   });

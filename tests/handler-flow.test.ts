@@ -75,6 +75,18 @@ describe("handleCodexRequest", () => {
     const status = await handleCodexRequest(new Request(`${BASE}/status`, { headers: { cookie } }), options);
     expect(await status.json()).toMatchObject({ code: "NOT_AUTHENTICATED" }); // the same store
   });
+
+  it("rejects its promise, rather than throwing at the caller, when the options are unusable (a weak cookieSecret)", async () => {
+    const { createTestRunner } = await import("./helpers/test-runner.js");
+    const { handleCodexRequest } = await import("../src/backend/handler.js");
+    const { sameOrigin, BASE } = await import("./helpers/handler-harness.js");
+    const request = new Request(`${BASE}/session`, { method: "POST", headers: sameOrigin() });
+    let answer: Promise<Response> | undefined;
+    expect(() => {
+      answer = handleCodexRequest(request, { runner: createTestRunner(), cookieSecret: "short" });
+    }).not.toThrow();
+    await expect(answer).rejects.toThrow(/cookieSecret/);
+  });
 });
 
 describe("audit events", () => {

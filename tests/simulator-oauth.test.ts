@@ -201,3 +201,18 @@ describe("revocation", () => {
     expect((await check(server, fresh.access_token)).status).toBe(200);
   });
 });
+
+describe("tampered answers (a broken or hostile upstream)", () => {
+  it("writes the fault's fields over the next answer of its endpoint only, then answers truly again", async () => {
+    const { server, tokens } = await login();
+    server.fault("tampered-answer", { endpoint: "refresh", fields: { id_token: "not-a-jwt", expires_in: -60 }, times: 1 });
+    const usercode = await json(server, "/api/accounts/deviceauth/usercode", { client_id: CLIENT_ID });
+    expect(((await usercode.json()) as { user_code: string }).user_code).toMatch(/^[A-Z0-9]{4}-[A-Z0-9]{5}$/);
+    const tampered = (await (await refresh(server, tokens.refresh_token)).json()) as Tokens;
+    expect([tampered.id_token, tampered.expires_in]).toEqual(["not-a-jwt", -60]);
+    // The rest of the answer, and the simulator's state, are real: the rotated refresh token works.
+    expect((await check(server, tampered.access_token)).status).toBe(200);
+    const next = (await (await refresh(server, tampered.refresh_token)).json()) as Tokens;
+    expect(claims(next.id_token).token_use).toBe("id");
+  });
+});

@@ -9,13 +9,14 @@ import { connect, type AddressInfo } from "node:net";
 import { build } from "esbuild";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CodexAuditEvent } from "../src/backend/audit.js";
-import { createNodeHandler, toNodeListener } from "../src/backend/adapters/node.js";
+import { createNodeHandler } from "../src/backend/adapters/node.js";
 import { createCodexProxy, type CodexProxy, type CodexProxyOptions } from "../src/backend/adapters/worker.js";
 import { directRunner } from "../src/backend/direct.js";
 import type { CodexHandlerOptions } from "../src/backend/options.js";
 import { startSimulator, type Simulator } from "../src/simulator/index.js";
 import { describeAdapter } from "./adapter-suite.js";
 import { until } from "./adapter-runner.js";
+import { bridge, startWorkerProxy } from "./adapter-servers.js";
 
 const SECRET = "worker-proxy-Secret-7Hq2Zx9Lm4Vc1Tb";
 
@@ -37,27 +38,8 @@ async function listen(listener: RequestListener): Promise<Listening> {
   };
 }
 
-/** The proxy as a fetch runtime serves it: its answer, or the app's own 404 for other paths. */
-function bridge(proxy: () => CodexProxy): RequestListener {
-  return toNodeListener(async (request) => (await proxy()(request)) ?? new Response("the app's own route", { status: 404 }));
-}
-
 // Conformance: the adapter suite, run through the proxy to a Node backend, gives the same answers.
-describeAdapter("Worker proxy", async (options) => {
-  let proxy: CodexProxy | undefined;
-  const front = await listen(bridge(() => proxy!));
-  // Requests without Sec-Fetch-Site are judged by Origin against Host, and the backend's Host is not the public one.
-  const allowedOrigins = [...(options.allowedOrigins ?? []), front.url];
-  const backend = await listen(createNodeHandler({ ...options, allowedOrigins }));
-  proxy = createCodexProxy({ backend: backend.url });
-  return {
-    baseUrl: front.url,
-    close: async () => {
-      await front.close();
-      await backend.close();
-    },
-  };
-});
+describeAdapter("Worker proxy", startWorkerProxy, { rawTarget: false });
 
 describe("Worker proxy in front of a Node backend", () => {
   let sim: Simulator;

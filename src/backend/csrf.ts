@@ -1,5 +1,4 @@
 import { FifoMap } from "./fifo-map.js";
-import type { IncomingRequest } from "./incoming.js";
 
 /**
  * Decides whether a state-changing request may proceed (CSRF defence, on top
@@ -12,7 +11,7 @@ import type { IncomingRequest } from "./incoming.js";
  * @example
  * if (!isCsrfSafe(request, new Set(["https://app.example"]))) return forbidden();
  */
-export function isCsrfSafe(request: IncomingRequest, allowedOrigins: ReadonlySet<string>): boolean {
+export function isCsrfSafe(request: Request, allowedOrigins: ReadonlySet<string>): boolean {
   const origin = request.headers.get("origin");
   if (origin !== null && allowedOrigins.has(origin)) return true;
   const site = request.headers.get("sec-fetch-site");
@@ -50,7 +49,7 @@ function compareHosts(origin: string, host: string): boolean {
 }
 
 /** The Host header, or the request URL's host when an adapter did not copy it. */
-export function requestHost(request: IncomingRequest): string {
+export function requestHost(request: Request): string {
   const host = request.headers.get("host");
   if (host !== null && host !== "") return host.trim().toLowerCase();
   try {

@@ -51,6 +51,8 @@ export function defaultStatus(code: ServerErrorCode): number {
     case "LOGIN_EXPIRED":
     case "LOGIN_DENIED":
       return 410;
+    case "BODY_TIMEOUT":
+      return 408;
     case "BODY_TOO_LARGE":
     case "PROMPT_TOO_LONG":
       return 413;

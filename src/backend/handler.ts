@@ -2,11 +2,12 @@ import { ROUTES, type RouteName } from "../contract.js";
 import { safeEmitter, safeLogger } from "./audit.js";
 import { isJsonContentType } from "./body.js";
 import { applyCors, preflightHeaders } from "./cors.js";
+import { isCanonicalPath, pathOfTarget } from "./canonical-path.js";
 import { isCsrfSafe } from "./csrf.js";
 import { CodexError } from "./errors.js";
-import { clientIpOf, createRateLimits, RunLocks, warnNoClientIp } from "./limits.js";
+import { clientIpOf, createRateLimits, warnNoClientIp } from "./limits.js";
+import { RunLocks } from "./run-locks.js";
 import { resolveOptions, type CodexHandlerOptions } from "./options.js";
-import type { IncomingRequest } from "./incoming.js";
 import { errorReply } from "./replies.js";
 import { toResponse, type Reply } from "./reply.js";
 import { postLoginStart } from "./routes/login-start.js";
@@ -21,28 +22,20 @@ import { SessionManager } from "./session-manager.js";
 export interface CodexRequestInfo {
   /** The peer address of the connection (used for per-IP rate limits). */
   clientIp?: string;
+  /**
+   * The request target exactly as the client sent it (path and query), when
+   * the adapter can see it. A Web Request's URL has its dot segments already
+   * resolved; with the raw target the handler refuses (404) a path that is not
+   * canonical, which an app's own guard in front may have read differently.
+   */
+  target?: string;
 }
 
 /** The contract as one Web-standard function. */
 export type CodexHandler = (request: Request, info?: CodexRequestInfo) => Promise<Response>;
 
-/** The same contract before any Web object is made: what the Node adapters call. */
-export type ContractCore = (request: IncomingRequest, info?: CodexRequestInfo) => Promise<Reply>;
-
 type Method = "GET" | "POST";
 type Route = { name: RouteName; method: Method; run: (deps: RouteDeps, call: RouteCall) => Promise<Reply> };
-
-// Each handler made here, with the core it wraps: an adapter given one of ours skips the Web objects.
-const cores = new WeakMap<CodexHandler, ContractCore>();
-
-/**
- * The core behind a handler made by {@link createCodexHandler}; undefined for
- * any other function (a wrapper of yours), which adapters then call as a plain
- * Web handler.
- */
-export function coreOf(handler: CodexHandler): ContractCore | undefined {
-  return cores.get(handler);
-}
 
 const NO_CLIENT_IP =
   "codex-auth: no client IP for this request, so per-IP rate limits were skipped. Pass { clientIp } from your adapter, " +
@@ -66,14 +59,6 @@ const TABLE: ReadonlyArray<readonly [string, Route]> = [
  * const response = await handler(request, { clientIp: "203.0.113.7" });
  */
 export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
-  const core = createContractCore(options);
-  const handler: CodexHandler = async (request, info) => toResponse(await core(request, info));
-  cores.set(handler, core);
-  return handler;
-}
-
-/** Builds the contract once from options; every decision about a request is made in here. */
-function createContractCore(options: CodexHandlerOptions): ContractCore {
   const opts = resolveOptions(options);
   const log = safeLogger(options.logger);
   const emitRaw = safeEmitter(options.onEvent, log);
@@ -107,18 +92,26 @@ function createContractCore(options: CodexHandlerOptions): ContractCore {
         };
     let reply: Reply;
     try {
-      reply = await dispatch(scoped, call, routes, origin);
+      reply = await dispatch(scoped, call, routes, origin, info?.target);
     } catch (error) {
       reply = failure(error, scoped);
     }
     applyCors(reply.headers, origin, opts.allowedOrigins);
-    return reply;
+    return toResponse(reply);
   };
 }
 
-async function dispatch(deps: RouteDeps, call: RouteCall, routes: Map<string, Route>, origin: string | null): Promise<Reply> {
+async function dispatch(
+  deps: RouteDeps,
+  call: RouteCall,
+  routes: Map<string, Route>,
+  origin: string | null,
+  target: string | undefined,
+): Promise<Reply> {
   const { request } = call;
-  const route = routes.get(request.pathname ?? pathOf(request.url));
+  const path = pathOfTarget(target ?? pathOf(request.url));
+  // "Paths match exactly": a path a URL parser would rewrite is nobody's route.
+  const route = isCanonicalPath(path) ? routes.get(path) : undefined;
   if (route === undefined) return errorReply("NOT_FOUND", "Not found.");
 
   if (request.method === "OPTIONS") return options(deps, route, origin, request);
@@ -140,7 +133,7 @@ async function dispatch(deps: RouteDeps, call: RouteCall, routes: Map<string, Ro
 }
 
 /** Preflight for listed origins only; a plain OPTIONS (no Origin) just lists the methods. */
-function options(deps: RouteDeps, route: Route, origin: string | null, request: IncomingRequest): Reply {
+function options(deps: RouteDeps, route: Route, origin: string | null, request: Request): Reply {
   if (origin === null) {
     return { status: 204, headers: { allow: `${route.method}, OPTIONS`, "cache-control": "no-store" }, body: null };
   }
@@ -180,7 +173,7 @@ const cache = new WeakMap<CodexHandlerOptions, CodexHandler>();
  * @example
  * export const POST = (request: Request) => handleCodexRequest(request, codexOptions);
  */
-export function handleCodexRequest(request: Request, options: CodexHandlerOptions, info?: CodexRequestInfo): Promise<Response> {
+export async function handleCodexRequest(request: Request, options: CodexHandlerOptions, info?: CodexRequestInfo): Promise<Response> {
   let handler = cache.get(options);
   if (handler === undefined) {
     handler = createCodexHandler(options);

@@ -1,6 +1,5 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { safeLogger, type CodexLogger } from "./audit.js";
-import type { IncomingRequest } from "./incoming.js";
 import { ipRateKey } from "./ip-key.js";
 import type { RateLimitOptions, RateLimitRule } from "./options.js";
 
@@ -75,35 +74,13 @@ function buildLimiter(opts: RateLimitOptions, config: { keyPrefix: string; point
 }
 
 /**
- * One run in flight per session, in this process. Check-and-take happens in a
- * single synchronous step, so concurrent requests cannot both win. With more
- * than one process, route a session to one instance (sticky sessions) or put
- * a shared lock in front.
- */
-export class RunLocks {
-  readonly #held = new Set<string>();
-
-  /** Takes the lock for `handle`; returns a release function, or null when a run is already in flight. */
-  tryAcquire(handle: string): (() => void) | null {
-    if (this.#held.has(handle)) return null;
-    this.#held.add(handle);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#held.delete(handle);
-    };
-  }
-}
-
-/**
  * The client IP: with `proxyHops` trusted proxies, the X-Forwarded-For entry
  * the outermost trusted proxy appended (counting from the right: entries to
  * its left are written by the client and could dodge per-IP limits);
  * otherwise the peer address. Undefined when neither is known (per-IP limits
  * are then skipped rather than lumping every client into one shared bucket).
  */
-export function clientIpOf(request: IncomingRequest, info: { clientIp?: string } | undefined, proxyHops: number): string | undefined {
+export function clientIpOf(request: Request, info: { clientIp?: string } | undefined, proxyHops: number): string | undefined {
   if (proxyHops > 0) {
     const entries = (request.headers.get("x-forwarded-for") ?? "").split(",").map((entry) => entry.trim());
     const entry = entries[entries.length - proxyHops];

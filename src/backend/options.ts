@@ -91,6 +91,13 @@ export interface CodexHandlerOptions {
     maxPromptChars?: number;
     /** How long an id rotated away answers 409 instead of "logged out". Default 60 s. */
     rotationGraceMs?: number;
+    /** How long a request body may take to arrive, in ms; then 408 BODY_TIMEOUT. Default 10 s. */
+    bodyTimeoutMs?: number;
+    /**
+     * How long a run's next event may wait for a client that stopped reading, in
+     * ms; then the run is aborted and its lock released. Default 30 s.
+     */
+    writeTimeoutMs?: number;
   };
   rateLimits?: false | RateLimitOptions;
   /**
@@ -121,6 +128,8 @@ export interface ResolvedOptions {
   maxBodyBytes: number;
   maxPromptChars: number;
   rotationGraceMs: number;
+  bodyTimeoutMs: number;
+  writeTimeoutMs: number;
   /** Trusted proxy hops in front of the app; 0 ignores X-Forwarded-For. */
   trustProxy: number;
   runPolicy: RunPolicy;
@@ -185,6 +194,8 @@ export function resolveOptions(options: CodexHandlerOptions): ResolvedOptions {
     maxBodyBytes: positive(options.limits?.maxBodyBytes, 64 * 1024, "limits.maxBodyBytes"),
     maxPromptChars: positive(options.limits?.maxPromptChars, 32_000, "limits.maxPromptChars"),
     rotationGraceMs: positive(options.limits?.rotationGraceMs, 60_000, "limits.rotationGraceMs"),
+    bodyTimeoutMs: positive(options.limits?.bodyTimeoutMs, 10_000, "limits.bodyTimeoutMs"),
+    writeTimeoutMs: positive(options.limits?.writeTimeoutMs, 30_000, "limits.writeTimeoutMs"),
     trustProxy: proxyHops(options.trustProxy),
     runPolicy: options.runPolicy ?? {},
     now,

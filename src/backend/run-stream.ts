@@ -13,6 +13,10 @@ export interface RunStreamOptions {
   runOptions: RunOptions;
   /** The request's signal: the client going away aborts the run. */
   requestSignal: AbortSignal;
+  /** Fires when the session is signed out: the run stops and the stream ends with an error line. */
+  stopSignal?: AbortSignal;
+  /** How long an event may wait for the reader to take it before the run is given up (a stalled reader). */
+  writeTimeoutMs: number;
   /** Called once, after the last line (or on cancel), with how the run ended and the failure code if any. */
   onEnd: (outcome: RunOutcome, code?: string) => Promise<void>;
   /** Called with an unexpected (non-CodexError) failure, for the log. */
@@ -20,53 +24,89 @@ export interface RunStreamOptions {
 }
 
 const encoder = new TextEncoder();
+const line = (event: RunEvent) => encoder.encode(`${JSON.stringify(event)}\n`);
+const SIGNED_OUT = line({ type: "error", code: "NOT_AUTHENTICATED", error: "Signed out while the run was in progress." });
+const STALLED = line({ type: "error", code: "RUN_ABORTED", error: "The run was stopped: the client stopped reading." });
 
 /**
  * The NDJSON body of /run/stream as a pull-based stream: each pull takes one
  * event from the runner, so a client that stops reading stops the runner too
  * (nothing is buffered ahead of the reader). Cancel or a request abort aborts
- * the runner's signal. The stream ends after `done` or `error`.
+ * the runner's signal; so do a logout (`stopSignal`) and a reader that takes
+ * nothing for `writeTimeoutMs`, so neither holds the run lock or the upstream
+ * stream. The stream ends after `done` or `error`, and the runner's iterator
+ * is always closed (`return()`), so a runner's `finally` runs.
  *
  * @example
- * return ndjsonReply(createRunStream({ runner, ctx, prompt, runOptions: {}, requestSignal: request.signal, onEnd, onUnexpected }));
+ * return ndjsonReply(createRunStream({ runner, ctx, prompt, runOptions: {}, requestSignal: request.signal, writeTimeoutMs: 30_000, onEnd, onUnexpected }));
  */
 export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8Array> {
   const abort = new AbortController();
+  const stopped = new Promise<"stopped">((resolve) => abort.signal.addEventListener("abort", () => resolve("stopped"), { once: true }));
   let iterator: AsyncIterator<RunEvent> | undefined;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
   let streamedText = false;
   let ended = false;
   let pulling = false;
+  let stallTimer: ReturnType<typeof setTimeout> | undefined;
 
-  // A client gone before (or between) reads: abort the runner and release the run lock even if no pull comes.
-  const onRequestAbort = () => {
-    abort.abort();
-    if (pulling) return;
-    void iterator?.return?.()?.catch(() => undefined);
-    void end("aborted", "RUN_ABORTED").catch(() => undefined);
-  };
-  if (options.requestSignal.aborted) abort.abort();
-  else options.requestSignal.addEventListener("abort", onRequestAbort, { once: true });
+  const closeIterator = () => void iterator?.return?.()?.catch(() => undefined);
 
   const end = async (outcome: RunOutcome, code?: string) => {
     if (ended) return;
     ended = true;
+    clearTimeout(stallTimer);
     options.requestSignal.removeEventListener("abort", onRequestAbort);
+    options.stopSignal?.removeEventListener("abort", onStop);
+    closeIterator();
     await options.onEnd(outcome, code);
   };
 
-  const line = (event: RunEvent) => encoder.encode(`${JSON.stringify(event)}\n`);
+  // Abort the runner and end now, even with no pull in progress (a pull in progress sees `stopped` win its race).
+  const stopNow = (code: "RUN_ABORTED" | "NOT_AUTHENTICATED", finalLine?: Uint8Array) => {
+    abort.abort();
+    if (pulling || ended) return;
+    if (finalLine !== undefined) safeEnqueue(controller, finalLine);
+    safeClose(controller);
+    void end("aborted", code).catch(() => undefined);
+  };
+  const onRequestAbort = () => stopNow("RUN_ABORTED");
+  const onStop = () => stopNow("NOT_AUTHENTICATED", SIGNED_OUT);
+  if (options.requestSignal.aborted) abort.abort();
+  else options.requestSignal.addEventListener("abort", onRequestAbort, { once: true });
+  if (options.stopSignal?.aborted) abort.abort();
+  else options.stopSignal?.addEventListener("abort", onStop, { once: true });
+
+  // A reader that takes nothing for writeTimeoutMs (its socket full, never drained) gives the run up.
+  const armStallTimer = () => {
+    clearTimeout(stallTimer);
+    stallTimer = setTimeout(() => {
+      abort.abort();
+      // One last line waits in the queue for a reader that comes back; a stream error would be logged by adapters.
+      safeEnqueue(controller, STALLED);
+      safeClose(controller);
+      void end("aborted", "RUN_ABORTED").catch(() => undefined);
+    }, options.writeTimeoutMs);
+  };
 
   return new ReadableStream<Uint8Array>(
     {
-      async pull(controller) {
+      start(streamController) {
+        controller = streamController;
+        armStallTimer();
+      },
+      async pull() {
         if (ended) return;
+        clearTimeout(stallTimer);
         pulling = true;
         try {
           iterator ??= options.runner.run(options.ctx, options.prompt, abort.signal, options.runOptions)[Symbol.asyncIterator]();
           for (;;) {
             if (abort.signal.aborted) throw new CodexError("RUN_ABORTED", "The run was aborted.");
-            const next = await iterator.next();
+            // Raced with the stop: a runner that ignores its signal cannot keep the stream open.
+            const next = await Promise.race([iterator.next(), stopped]);
             if (ended) return; // cancelled while we waited
+            if (next === "stopped") throw new CodexError("RUN_ABORTED", "The run was aborted.");
             if (next.done === true) {
               const event: RunEvent = { type: "error", code: "RUN_FAILED", error: "The run ended without a result." };
               controller.enqueue(line(event));
@@ -81,13 +121,17 @@ export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8
             if (event.type === "done" || event.type === "error") {
               await end(event.type === "done" ? "finished" : "failed", event.type === "error" ? event.code : undefined);
               controller.close();
+              return;
             }
+            armStallTimer();
             return; // one event per pull: the reader's pace sets the runner's pace
           }
         } catch (error) {
           if (ended) return;
           if (abort.signal.aborted) {
-            await end("aborted", "RUN_ABORTED");
+            const signedOut = options.stopSignal?.aborted === true && !options.requestSignal.aborted;
+            if (signedOut) safeEnqueue(controller, SIGNED_OUT);
+            await end("aborted", signedOut ? "NOT_AUTHENTICATED" : "RUN_ABORTED");
             safeClose(controller);
             return;
           }
@@ -102,13 +146,20 @@ export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8
       },
       async cancel() {
         abort.abort();
-        void iterator?.return?.()?.catch(() => undefined);
         await end("aborted", "RUN_ABORTED");
       },
     },
     // Zero: never pull ahead of the reader.
     { highWaterMark: 0 },
   );
+}
+
+function safeEnqueue(controller: ReadableStreamDefaultController<Uint8Array>, chunk: Uint8Array): void {
+  try {
+    controller.enqueue(chunk);
+  } catch {
+    // already closed or errored by a cancel
+  }
 }
 
 function safeClose(controller: ReadableStreamDefaultController<Uint8Array>): void {

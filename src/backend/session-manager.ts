@@ -1,4 +1,3 @@
-import type { IncomingRequest } from "./incoming.js";
 import { clearedCookie, createCookieSigner, sessionCookie, type CookieAttributes, type CookieSigner } from "./cookies.js";
 import type { ResolvedOptions } from "./options.js";
 import type { RunnerContext, SessionData } from "./runner.js";
@@ -46,7 +45,7 @@ export class SessionManager {
   }
 
   /** The session named by the request's cookie. */
-  async lookup(request: IncomingRequest): Promise<SessionLookupResult> {
+  async lookup(request: Request): Promise<SessionLookupResult> {
     const id = await this.#signer.verify(request.headers.get("cookie"));
     if (id === null) return { kind: "none" };
     const found = await this.#opts.store.get(id);
@@ -113,14 +112,16 @@ export class SessionManager {
   }
 
   /**
-   * Moves an authenticated session to a new id (fixation defence). Exactly one
-   * concurrent caller wins and gets the new Set-Cookie; the others get null.
+   * Moves a session to a new id and stores its current data there, with the
+   * given auth flag (fixation defence: at login start and at sign-in). Exactly
+   * one concurrent caller wins and gets the new Set-Cookie; the others get null.
+   * The old id grants nothing from then on.
    */
-  async rotate(session: ActiveSession): Promise<string | null> {
+  async rotate(session: ActiveSession, authenticated: boolean): Promise<string | null> {
     const newId = newSessionId();
     const won = await this.#opts.store.rotate(session.id, newId, this.#opts.rotationGraceMs);
     if (!won) return null;
-    const next: ActiveSession = { ...session, id: newId, authenticated: true, pinned: true };
+    const next: ActiveSession = { ...session, id: newId, authenticated, pinned: true };
     await this.persist(next, true);
     return this.setCookieFor(newId);
   }

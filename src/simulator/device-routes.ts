@@ -1,5 +1,5 @@
 import type { RouteHandler } from "./context.js";
-import { enterEndpoint } from "./endpoint-faults.js";
+import { enterEndpoint, tampered } from "./endpoint-faults.js";
 import { openAiError, parseJsonObject, sendJson, stringField } from "./http.js";
 import { CLIENT_ID } from "./tokens.js";
 
@@ -21,11 +21,15 @@ export const usercode: RouteHandler = (ctx, { res, body }) => {
   }
   const code = ctx.flow.create();
   // `interval` is a string: the CLI refuses a number.
-  sendJson(res, 200, {
-    device_auth_id: code.deviceAuthId,
-    user_code: code.userCode,
-    interval: String(ctx.interval),
-  });
+  sendJson(
+    res,
+    200,
+    tampered(ctx, "usercode", {
+      device_auth_id: code.deviceAuthId,
+      user_code: code.userCode,
+      interval: String(ctx.interval),
+    }),
+  );
 };
 
 const PENDING = openAiError(

@@ -36,3 +36,9 @@ export function enterEndpoint(ctx: SimContext, endpoint: SimulatorEndpoint, res:
   }
   return false;
 }
+
+/** `body` with the fields of an active `tampered-answer` fault for `endpoint` written over it. */
+export function tampered(ctx: SimContext, endpoint: SimulatorEndpoint, body: object): object {
+  const fault = ctx.faults.take("tampered-answer", endpoint);
+  return fault ? { ...body, ...fault.fields } : body;
+}

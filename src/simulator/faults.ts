@@ -7,7 +7,7 @@ interface ActiveFault<N extends FaultName = FaultName> {
 }
 
 /** Faults that target one endpoint through `options.endpoint` (every endpoint when absent). */
-const ENDPOINT_FAULTS = new Set<FaultName>(["server-error", "hang", "cloudflare-challenge"]);
+const ENDPOINT_FAULTS = new Set<FaultName>(["server-error", "hang", "cloudflare-challenge", "tampered-answer"]);
 
 /** Active faults, each firing `times` times (or until cleared). */
 export class FaultRegistry {

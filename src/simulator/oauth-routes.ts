@@ -1,5 +1,5 @@
 import type { RouteHandler, SimContext } from "./context.js";
-import { enterEndpoint } from "./endpoint-faults.js";
+import { enterEndpoint, tampered } from "./endpoint-faults.js";
 import { mediaType, openAiError, parseJsonObject, sendJson, stringField } from "./http.js";
 import { CLIENT_ID } from "./tokens.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -58,7 +58,7 @@ function codeExchange(
   }
   const result = ctx.flow.exchange(code, verifier);
   if (!result.ok) return oauthError(res, result.error, result.description);
-  sendJson(res, 200, ctx.tokens.login(result.account));
+  sendJson(res, 200, tampered(ctx, "codeExchange", ctx.tokens.login(result.account)));
 }
 
 const REUSED = openAiError(
@@ -76,7 +76,7 @@ function refresh(ctx: SimContext, res: ServerResponse, params: Record<string, un
   if (stringField(params, "client_id") !== CLIENT_ID) return oauthError(res, "invalid_client", "Unknown client_id.");
   if (!token) return oauthError(res, "invalid_request", "refresh_token is required.");
   const result = ctx.tokens.refresh(token);
-  if (result.ok) return sendJson(res, 200, result.tokens);
+  if (result.ok) return sendJson(res, 200, tampered(ctx, "refresh", result.tokens));
   if (result.reason === "reused") {
     ctx.stats.refreshReuse += 1;
     return sendJson(res, 401, REUSED);

@@ -118,6 +118,12 @@ export interface FaultOptions {
   "slow-stream": FaultBase & { delayMs?: number };
   /** Every token issued so far becomes invalid at once (as after a password change). */
   "revoke-all": FaultBase;
+  /**
+   * A successful JSON answer of `endpoint` (`usercode`, `codeExchange` or `refresh`; default: each of them)
+   * has `fields` written over it, for a broken or hostile upstream: a huge `user_code`, an `id_token`
+   * that is no JWT, a negative `expires_in`. The simulator's own state is unchanged.
+   */
+  "tampered-answer": FaultBase & { endpoint?: SimulatorEndpoint; fields: Record<string, unknown> };
 }
 
 /** The name of a fault. */

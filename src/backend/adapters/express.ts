@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DEFAULT_BASE_PATH } from "../../contract.js";
+import { pathOfTarget } from "../canonical-path.js";
 import { CodexError } from "../errors.js";
 import { createCodexHandler, type CodexHandler } from "../handler.js";
 import type { CodexHandlerOptions } from "../options.js";
-import { serveNodeRequest } from "./node.js";
+import { serveNodeRequest, toNodeListener } from "./node.js";
 import { isUnder, trimSlash } from "./base-path.js";
 
 /** The parts of an Express (4 or 5) request the router uses; Express's own `Request` fits. */
@@ -41,6 +42,7 @@ export function createCodexRouter(
   mount: { basePath?: string } = {},
 ): CodexExpressMiddleware {
   const handler = typeof optionsOrHandler === "function" ? optionsOrHandler : createCodexHandler(optionsOrHandler);
+  const listener = toNodeListener(handler);
   const basePath = trimSlash(
     (typeof optionsOrHandler === "function" ? mount.basePath : optionsOrHandler.basePath) ?? DEFAULT_BASE_PATH,
   );
@@ -48,14 +50,13 @@ export function createCodexRouter(
   return (req, res, next) => {
     // Express rewrites req.url under a mount path; the handler matches the full path itself.
     const url = req.originalUrl ?? req.url ?? "/";
-    if (!isUnder(pathOf(url), basePath)) {
+    if (!isUnder(pathOfTarget(url), basePath)) {
       next();
       return;
     }
     const bodyConsumed = req.readableEnded || req._body === true;
-    serveNodeRequest(handler, req, res, { url, bodyConsumed, bodyError: bodyConsumedError }).catch(() =>
-      res.destroy(),
-    );
+    req.url = url; // the handler matches the full path the browser used
+    void serveNodeRequest(listener, req, res, bodyConsumed ? { bodyConsumedError } : {});
   };
 }
 
@@ -66,9 +67,4 @@ function bodyConsumedError(): Error {
     "The request body was already read by a body parser: mount createCodexRouter before express.json().",
     { status: 500 },
   );
-}
-
-function pathOf(url: string): string {
-  const q = url.indexOf("?");
-  return q === -1 ? url : url.slice(0, q);
 }

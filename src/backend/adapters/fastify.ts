@@ -2,7 +2,7 @@ import type { FastifyPluginCallback, onRequestHookHandler } from "fastify";
 import { DEFAULT_BASE_PATH } from "../../contract.js";
 import { createCodexHandler, type CodexHandler } from "../handler.js";
 import type { CodexHandlerOptions } from "../options.js";
-import { serveNodeRequest } from "./node.js";
+import { serveNodeRequest, toNodeListener } from "./node.js";
 import { trimSlash } from "./base-path.js";
 
 /** The plugin's options: the handler's options, or a handler you built yourself and its base path. */
@@ -27,12 +27,12 @@ export const codexFastify: FastifyPluginCallback<CodexFastifyOptions> = (instanc
     done(new TypeError("codexFastify: register it without a prefix and set `basePath` to the full path"));
     return;
   }
-  const handler = "handler" in options ? options.handler : createCodexHandler(options);
+  const listener = toNodeListener("handler" in options ? options.handler : createCodexHandler(options));
   const basePath = trimSlash(options.basePath ?? DEFAULT_BASE_PATH);
 
   const serve: onRequestHookHandler = (request, reply, next) => {
     reply.hijack(); // Fastify stops here: no body parsing, no serialisation, no reply hooks
-    serveNodeRequest(handler, request.raw, reply.raw).catch(() => reply.raw.destroy());
+    void serveNodeRequest(listener, request.raw, reply.raw);
     next();
   };
   // Never reached: every request is answered in onRequest.

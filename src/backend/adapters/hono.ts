@@ -1,14 +1,19 @@
 import type { MiddlewareHandler } from "hono";
 import { DEFAULT_BASE_PATH } from "../../contract.js";
+import { CodexError } from "../errors.js";
 import { createCodexHandler, type CodexHandler } from "../handler.js";
 import type { CodexHandlerOptions } from "../options.js";
 import { isUnder, trimSlash } from "./base-path.js";
+import { withConsumedBody } from "./consumed-body.js";
+import { closingConnection, stillArriving } from "./unread-upload.js";
 
 /**
  * The contract as Hono middleware. Requests under the base path are answered
  * by the handler with `c.req.raw` (the Web `Request`, body unread); all others
  * go to `next()`, so it also works with a bare `app.use(codexHono(options))`.
- * Mount it before any middleware that reads the body.
+ * Mount it before any middleware that reads the body (`c.req.json()`, a
+ * validator): if one already did, a route that needs the body answers 500
+ * `INTERNAL` saying so (never a hang, never a re-serialised body).
  *
  * Client IP: on `@hono/node-server` it is the socket's peer address; on other
  * runtimes (Workers, Deno, Bun) none is passed. Behind a proxy, or off Node,
@@ -39,27 +44,32 @@ export function codexHono(
     }
     const incoming = nodeIncoming(c.env);
     const address = incoming?.socket?.remoteAddress;
-    const response = await handler(c.req.raw, { clientIp: typeof address === "string" ? address : undefined });
+    // c.req.json() and the like read c.req.raw itself (Hono caches the result), so bodyUsed tells both cases.
+    const request = c.req.raw.bodyUsed ? withConsumedBody(c.req.raw, bodyConsumedError) : c.req.raw;
+    const response = await handler(request, {
+      clientIp: typeof address === "string" ? address : undefined,
+      // On Node the raw target is at hand (c.req.url has its dot segments resolved already).
+      target: typeof incoming?.url === "string" ? incoming.url : undefined,
+    });
     // node-server would drain an unread upload for a while; close instead, as the Node adapter does.
     return incoming && (await stillArriving(incoming)) ? closingConnection(response) : response;
   };
 }
 
-function closingConnection(response: Response): Response {
-  try {
-    response.headers.set("connection", "close");
-    return response;
-  } catch {
-    // Immutable headers (e.g. a handler of your own returned a fetched Response): copy them.
-    const headers = new Headers(response.headers);
-    headers.set("connection", "close");
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
-  }
+// A server misconfiguration, so 500; the message tells the developer the fix and holds no request data.
+function bodyConsumedError(): Error {
+  return new CodexError(
+    "INTERNAL",
+    "The request body was already read by another middleware: mount codexHono before middleware that reads the body (c.req.json(), validators).",
+    { status: 500 },
+  );
 }
+
 
 /** The parts of Node's request we read; typed structurally so that non-Node users need no Node types. */
 interface NodeIncoming {
   complete?: boolean;
+  url?: unknown;
   socket?: { remoteAddress?: unknown };
 }
 
@@ -69,9 +79,3 @@ function nodeIncoming(env: unknown): NodeIncoming | undefined {
   return typeof incoming === "object" && incoming !== null ? (incoming as NodeIncoming) : undefined;
 }
 
-async function stillArriving(incoming: NodeIncoming): Promise<boolean> {
-  if (incoming.complete !== false) return false;
-  // A handler that answers at once runs before Node parses the rest of the packet: give it one turn.
-  await new Promise((resolve) => setImmediate(resolve));
-  return incoming.complete === false;
-}

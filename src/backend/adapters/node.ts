@@ -1,81 +1,70 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { getRequestListener, RequestError } from "@hono/node-server";
 import type { ErrorBody } from "../../contract.js";
-import { coreOf, createCodexHandler, type CodexHandler, type ContractCore } from "../handler.js";
+import { createCodexHandler, type CodexHandler } from "../handler.js";
 import type { CodexHandlerOptions } from "../options.js";
-import type { Reply } from "../reply.js";
-import { toIncomingRequest, toWebRequest, type ConvertedRequest, type ToWebRequestOptions } from "./node-request.js";
-import { sendReply, sendWebResponse } from "./node-response.js";
+import { withConsumedBody } from "./consumed-body.js";
+import { closingConnection, stillArriving } from "./unread-upload.js";
 
-/** A `node:http` request listener. */
-export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
+/** A `node:http` request listener; its promise settles once the answer is sent (or the client left). */
+export type NodeListener = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-/**
- * Serves one Node request with a Web-standard handler: converts, calls, streams
- * the answer back. Shared by the Node, Express and Fastify adapters; resolves
- * when done. A handler made by createCodexHandler is served through its core,
- * with no Web Request or Response built (the same decisions, less work); any
- * other handler gets a real Request and its Response is streamed back.
- */
-export async function serveNodeRequest(
-  handler: CodexHandler,
-  req: IncomingMessage,
-  res: ServerResponse,
-  options: ToWebRequestOptions = {},
-): Promise<void> {
-  const core = coreOf(handler);
-  if (core !== undefined) return serveWithCore(core, req, res, options);
-  let converted: ConvertedRequest;
-  try {
-    converted = toWebRequest(req, res, options);
-  } catch {
-    // A Web Request refuses some methods outright (CONNECT, TRACE, TRACK): no Web handler can be asked.
-    res.writeHead(405, { ...JSON_ERROR_HEADERS(), connection: "close" }).end(UNCONVERTIBLE_BODY);
-    return;
-  }
-  const { request, clientIp, releaseBody } = converted;
-  let response: Response;
-  try {
-    response = await handler(request, { clientIp });
-  } catch {
-    response = internalErrorResponse(); // the handler answers every error itself; this is only a last resort
-  }
-  const closeConnection = await releaseBody();
-  if (res.destroyed || res.headersSent) {
-    // The client left while the handler worked (or something else answered): stop the body's producer.
-    await response.body?.cancel().catch(() => {});
-    return;
-  }
-  await sendWebResponse(response, res, { closeConnection });
+/** What a framework adapter knows of one request that Node's own request does not say. */
+export interface NodeRequestFacts {
+  /**
+   * A body parser of the framework already read the body: reading it fails
+   * with this error instead of finding it empty.
+   */
+  bodyConsumedError?: () => Error;
 }
 
-async function serveWithCore(core: ContractCore, req: IncomingMessage, res: ServerResponse, options: ToWebRequestOptions): Promise<void> {
-  const { request, clientIp, releaseBody } = toIncomingRequest(req, res, options);
-  let reply: Reply;
-  try {
-    reply = await core(request, { clientIp });
-  } catch {
-    reply = { status: 500, headers: JSON_ERROR_HEADERS(), body: INTERNAL_BODY }; // the core answers every error itself; a last resort
-  }
-  const released = releaseBody(); // usually a plain boolean: no extra turn
-  const closeConnection = typeof released === "boolean" ? released : await released;
-  if (res.destroyed || res.headersSent) {
-    if (reply.body instanceof ReadableStream) await reply.body.cancel().catch(() => {});
-    return;
-  }
-  const sending = sendReply(reply, res, { closeConnection });
-  if (sending !== undefined) await sending;
-}
+// Facts for requests in flight, set by the Express adapter just before it hands the request over.
+const facts = new WeakMap<IncomingMessage, NodeRequestFacts>();
 
 /**
- * Turns a Web-standard handler into a `node:http` request listener.
+ * Turns a Web-standard handler into a `node:http` request listener, with
+ * `@hono/node-server`'s listener doing the conversion: a light `Request`
+ * whose parts are built only when read, the `Response` written straight to
+ * the socket, the body streamed with backpressure both ways, and the
+ * request's signal aborted when the client goes away. This adapter adds the
+ * peer address and the raw request target (so the handler can refuse a path
+ * a URL parser would rewrite), JSON answers to requests Node cannot make a
+ * Request of, and a closed connection after an upload left unread.
+ *
+ * Like `@hono/node-server` itself, it replaces the global `Request` and
+ * `Response` with its lighter, compatible classes when first called.
  *
  * @example
  * http.createServer(toNodeListener(createCodexHandler(options))).listen(3000);
  */
 export function toNodeListener(handler: CodexHandler): NodeListener {
-  return (req, res) => {
-    void serveNodeRequest(handler, req, res).catch(() => res.destroy());
+  const listener = getRequestListener(
+    async (request, env) => {
+      const incoming = env.incoming as IncomingMessage;
+      const consumed = facts.get(incoming)?.bodyConsumedError;
+      const response = await handler(consumed === undefined ? request : withConsumedBody(request, consumed), {
+        clientIp: incoming.socket.remoteAddress,
+        target: incoming.url,
+      });
+      return (await stillArriving(incoming)) ? closingConnection(response) : response;
+    },
+    // A request no Web Request can be made of (a bad Host, a backslash in the path) or a handler of yours that
+    // threw: JSON with a code, never an empty answer or a message of the error's.
+    { hostname: "localhost", errorHandler: (error) => (error instanceof RequestError ? jsonError(400, BAD_REQUEST_BODY) : jsonError(500, INTERNAL_BODY)) },
+  );
+  return async (req, res) => {
+    await listener(req, res);
   };
+}
+
+/**
+ * Serves one Node request with a Web-standard handler; shared by the Node,
+ * Express and Fastify adapters. `facts` are what the framework knows beyond
+ * Node's request.
+ */
+export function serveNodeRequest(listener: NodeListener, req: IncomingMessage, res: ServerResponse, known: NodeRequestFacts = {}): Promise<void> {
+  if (known.bodyConsumedError !== undefined) facts.set(req, known);
+  return listener(req, res);
 }
 
 /**
@@ -89,10 +78,13 @@ export function createNodeHandler(options: CodexHandlerOptions): NodeListener {
   return toNodeListener(createCodexHandler(options));
 }
 
-const INTERNAL_BODY = JSON.stringify({ ok: false, code: "INTERNAL", error: "Internal error." } satisfies ErrorBody);
-const UNCONVERTIBLE_BODY = JSON.stringify({ ok: false, code: "METHOD_NOT_ALLOWED", error: "This method is not supported." } satisfies ErrorBody);
-const JSON_ERROR_HEADERS = (): Record<string, string> => ({ "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
 
-function internalErrorResponse(): Response {
-  return new Response(INTERNAL_BODY, { status: 500, headers: JSON_ERROR_HEADERS() });
+const BAD_REQUEST_BODY = JSON.stringify({ ok: false, code: "BAD_REQUEST", error: "The request target or Host header is not valid." } satisfies ErrorBody);
+const INTERNAL_BODY = JSON.stringify({ ok: false, code: "INTERNAL", error: "Internal error." } satisfies ErrorBody);
+
+function jsonError(status: number, body: string): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", connection: "close" },
+  });
 }

@@ -1,6 +1,7 @@
 import type { Reply } from "../reply.js";
 import { CodexError } from "../errors.js";
 import { errorFields } from "../replies.js";
+import { assertBrowserSafeLogin } from "./login-result.js";
 import {
   jsonReply,
   noSessionReply,
@@ -11,7 +12,7 @@ import {
   type RouteDeps,
 } from "./shared.js";
 
-/** POST /login/start: begins a device login, or answers loggedIn (rotating the session on its first authentication). */
+/** POST /login/start: begins a device login under a new session id, or answers loggedIn (rotating the session on its first authentication). */
 export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<Reply> {
   const found = await deps.sessions.lookup(call.request);
   if (found.kind === "rotated") return rotatedReply();
@@ -45,7 +46,7 @@ export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<
 
   if (result.status === "authenticated") {
     if (!session.authenticated) {
-      const setCookie = await deps.sessions.rotate(session);
+      const setCookie = await deps.sessions.rotate(session, true);
       if (setCookie === null) return rotatedReply();
       deps.emit({ type: "login_succeeded", route: "loginStart" }, session);
       return jsonReply(200, { ok: true, loggedIn: true, account: publicAccount(result.account) }, { "set-cookie": setCookie });
@@ -57,9 +58,11 @@ export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<
   if (result.status !== "started" || typeof result.loginUrl !== "string" || typeof result.userCode !== "string" || !Number.isFinite(result.expiresAt)) {
     throw new TypeError("runner.startDeviceLogin returned an unexpected result");
   }
-  // A new device login means the runner holds no usable login: the next success must rotate again.
-  session.authenticated = false;
-  await deps.sessions.persist(session);
+  assertBrowserSafeLogin(result);
+  // Fixation defence: the login continues under a new id that only this answer carries, so an id
+  // known before the login (a planted cookie) never reaches it; sign-in rotates once more.
+  const setCookie = await deps.sessions.rotate(session, false);
+  if (setCookie === null) return rotatedReply();
   deps.emit({ type: "login_started", route: "loginStart" }, session);
-  return jsonReply(200, { loginUrl: result.loginUrl, userCode: result.userCode, expiresAt: result.expiresAt });
+  return jsonReply(200, { loginUrl: result.loginUrl, userCode: result.userCode, expiresAt: result.expiresAt }, { "set-cookie": setCookie });
 }

@@ -25,11 +25,11 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
   );
   if (limited !== null) return limited;
 
-  const body = await readJsonObject(call.request, deps.opts.maxBodyBytes);
+  const body = await readJsonObject(call.request, deps.opts.maxBodyBytes, deps.opts.bodyTimeoutMs);
   const { prompt, options } = validateRunRequest(body, deps.opts.runPolicy, deps.opts.maxPromptChars);
 
-  const release = deps.locks.tryAcquire(session.handle);
-  if (release === null) {
+  const lock = deps.locks.tryAcquire(session.handle);
+  if (lock === null) {
     deps.emit({ type: "run_in_progress", route: "runStream", code: "RUN_IN_PROGRESS" }, session);
     return errorReply("RUN_IN_PROGRESS", "A run is already in progress for this session.");
   }
@@ -42,9 +42,11 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
     prompt,
     runOptions: options,
     requestSignal: call.request.signal,
+    stopSignal: lock.signal,
+    writeTimeoutMs: deps.opts.writeTimeoutMs,
     onUnexpected: (error) => deps.log.error("runner.run threw", { error: error instanceof Error ? error.message : String(error) }),
     onEnd: async (outcome, code) => {
-      release();
+      lock.release();
       // The runner lost its login (revoked, refresh failed): the session is no longer signed in.
       if (code === "NOT_AUTHENTICATED") session.authenticated = false;
       try {

@@ -1,8 +1,8 @@
-import type { IncomingRequest } from "../incoming.js";
 import type { Reply } from "../reply.js";
 import type { Account, ServerErrorCode } from "../../contract.js";
 import type { CodexAuditEvent, CodexLogger } from "../audit.js";
-import type { RateLimits, LimitName, RunLocks } from "../limits.js";
+import type { RateLimits, LimitName } from "../limits.js";
+import type { RunLocks } from "../run-locks.js";
 import type { ResolvedOptions } from "../options.js";
 import { errorReply, jsonReply } from "../replies.js";
 import { auditTag } from "../session-id.js";
@@ -21,7 +21,7 @@ export interface RouteDeps {
 
 /** One request as a route sees it. */
 export interface RouteCall {
-  request: IncomingRequest;
+  request: Request;
   /** Undefined when the adapter passed no peer address and no trusted proxy header is present. */
   clientIp: string | undefined;
 }

@@ -1,4 +1,3 @@
-import type { IncomingRequest } from "../incoming.js";
 import type { Reply } from "../reply.js";
 import type { RunnerStatus } from "../runner.js";
 import { jsonReply, publicAccount, rotatedReply, type RouteCall, type RouteDeps } from "./shared.js";
@@ -33,7 +32,7 @@ export async function getStatus(deps: RouteDeps, call: RouteCall): Promise<Reply
       await deps.sessions.persist(session);
       return jsonReply(200, { ok: true, account });
     }
-    const setCookie = await deps.sessions.rotate(session);
+    const setCookie = await deps.sessions.rotate(session, true);
     // Lost the race: another request rotated this id a moment ago and holds the new cookie.
     if (setCookie === null) return rotatedReply();
     deps.emit({ type: "login_succeeded", route: "status" }, session);
@@ -63,6 +62,6 @@ export async function getStatus(deps: RouteDeps, call: RouteCall): Promise<Reply
   throw new TypeError("runner.getStatus returned an unexpected status");
 }
 
-async function rotatedMeanwhile(deps: RouteDeps, request: IncomingRequest): Promise<boolean> {
+async function rotatedMeanwhile(deps: RouteDeps, request: Request): Promise<boolean> {
   return (await deps.sessions.lookup(request)).kind === "rotated";
 }

@@ -7,22 +7,28 @@ import type { Account } from "../../contract.js";
 
 const AUTH_CLAIM = "https://api.openai.com/auth";
 const PROFILE_CLAIM = "https://api.openai.com/profile";
+/** Real tokens are a few kilobytes; a longer string is not read as one. */
+export const MAX_TOKEN_CHARS = 64 * 1024;
+/** An email address is at most 254 characters; a longer claim (or plan, name, id) is no identity to show. */
+const MAX_CLAIM_CHARS = 320;
 
 const record = (value: unknown): Record<string, unknown> | undefined =>
   typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-// An empty claim names nobody.
-const text = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined);
+// An empty claim names nobody; an oversized one is not kept, not even cut short.
+const text = (value: unknown): string | undefined =>
+  typeof value === "string" && value !== "" && value.length <= MAX_CLAIM_CHARS ? value : undefined;
 
 function base64UrlDecode(part: string): string {
   const base64 = part.replace(/-/g, "+").replace(/_/g, "/");
   const padded = base64 + "=".repeat((4 - (base64.length % 4)) % 4);
   const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
-  return new TextDecoder().decode(bytes);
+  // Invalid UTF-8 is a broken token, not a name with replacement characters.
+  return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
 }
 
-/** The claims of a JWT's payload, or undefined when it is not a JWT. */
+/** The claims of a JWT's payload, or undefined when it is not a JWT (or longer than any real one). */
 export function decodeJwtClaims(token: unknown): Record<string, unknown> | undefined {
-  if (typeof token !== "string") return undefined;
+  if (typeof token !== "string" || token.length > MAX_TOKEN_CHARS) return undefined;
   const parts = token.split(".");
   if (parts.length !== 3 || !parts[1]) return undefined;
   try {

@@ -3,6 +3,7 @@
  * kept running in the background while the user approves; its exit is the outcome.
  */
 import { CodexError } from "../../errors.js";
+import { MAX_LOGIN_URL_CHARS } from "../../routes/login-result.js";
 import type { DeviceLoginResult, RunnerContext, RunnerStatus } from "../../runner.js";
 import { ensureHome, homePath, newHomeName, readAccount, readState, writeState, type CliSessionState } from "./home.js";
 import { cliEnv, loginArgs, type ResolvedCliOptions } from "./options.js";
@@ -183,8 +184,9 @@ export class DeviceLogins {
     });
   }
 
-  /** https (or the configured issuer's own origin, e.g. a local simulator); nothing else is handed to a browser. */
+  /** https (or the configured issuer's own origin, e.g. a local simulator), at most 2 KB; nothing else is handed to a browser. */
   private checkLoginUrl(text: string): string | undefined {
+    if (text.length > MAX_LOGIN_URL_CHARS) return undefined;
     let url: URL;
     try {
       url = new URL(text);

@@ -4,6 +4,7 @@
  * exchange on approval, however many status calls race at that instant.
  */
 import { CodexError } from "../../errors.js";
+import { isDisplayableUserCode } from "../../routes/login-result.js";
 import type { DeviceLoginResult, RunnerContext, RunnerStatus } from "../../runner.js";
 import { isChallenge, mapUpstreamReply, upstreamErrorCode } from "./errors.js";
 import { asNumber, asRecord, asString, request } from "./http.js";
@@ -16,6 +17,10 @@ const CODE_TTL_MS = 15 * 60 * 1000;
 /** RFC 8628: each slow_down adds five seconds to the interval. */
 const SLOW_DOWN_STEP_MS = 5_000;
 const DEFAULT_INTERVAL_S = 5;
+/** A longer announced interval would leave a 15-minute code unpolled (an infinite one breaks the session's JSON). */
+const MAX_INTERVAL_S = 60;
+/** Real ids are a few dozen characters; the id is kept in the session and sent back upstream. */
+const MAX_DEVICE_AUTH_ID_CHARS = 1024;
 
 type Answer =
   | { kind: "pending" }
@@ -60,11 +65,12 @@ export class DeviceLogins {
     const body = asRecord(reply.json) ?? {};
     const deviceAuthId = asString(body.device_auth_id);
     const userCode = asString(body.user_code) ?? asString(body.usercode);
-    if (!deviceAuthId || !userCode) {
+    // The code is shown to the user: anything but a short code of letters, digits and dashes is refused, never echoed.
+    if (!deviceAuthId || deviceAuthId.length > MAX_DEVICE_AUTH_ID_CHARS || !isDisplayableUserCode(userCode)) {
       throw new CodexError("UPSTREAM_UNAVAILABLE", "The sign-in service gave an unreadable answer.");
     }
     const startedAt = now();
-    const intervalMs = Math.max(1, asNumber(body.interval) ?? DEFAULT_INTERVAL_S) * 1000;
+    const intervalMs = Math.min(MAX_INTERVAL_S, Math.max(1, asNumber(body.interval) ?? DEFAULT_INTERVAL_S)) * 1000;
     const login: LoginState = { deviceAuthId, userCode, expiresAt: startedAt + CODE_TTL_MS, intervalMs, nextPollAt: startedAt };
     writeLogin(ctx.data, login);
     return { status: "started", loginUrl: `${issuer}/codex/device`, userCode, expiresAt: login.expiresAt };

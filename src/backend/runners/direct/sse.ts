@@ -109,6 +109,8 @@ export async function* streamEvents(
       if (step.final) state.final = step.final;
     },
   });
+  // The decoder already drops a real BOM; spending the parser's own first-chunk check (Latin-1 "ï»¿") keeps chunking from mattering.
+  parser.feed("");
   let first = true;
   try {
     while (!state.final) {
