@@ -1,4 +1,4 @@
-import type { RunEvent } from "../contract.js";
+import type { RunEvent, ServerErrorCode } from "../contract.js";
 import { CodexError } from "./errors.js";
 import { errorFields } from "./replies.js";
 import type { CodexRunner, RunnerContext, RunOptions } from "./runner.js";
@@ -18,7 +18,7 @@ export interface RunStreamOptions {
   /** How long an event may wait for the reader to take it before the run is given up (a stalled reader). */
   writeTimeoutMs: number;
   /** Called once, after the last line (or on cancel), with how the run ended and the failure code if any. */
-  onEnd: (outcome: RunOutcome, code?: string) => Promise<void>;
+  onEnd: (outcome: RunOutcome, code?: ServerErrorCode) => Promise<void>;
   /** Called with an unexpected (non-CodexError) failure, for the log. */
   onUnexpected: (error: unknown) => void;
 }
@@ -50,7 +50,7 @@ export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8
 
   const closeIterator = () => void iterator?.return?.()?.catch(() => undefined);
 
-  const end = async (outcome: RunOutcome, code?: string) => {
+  const end = async (outcome: RunOutcome, code?: ServerErrorCode) => {
     if (ended) return;
     ended = true;
     clearTimeout(stallTimer);

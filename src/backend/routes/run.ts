@@ -3,7 +3,6 @@ import { ndjsonReply } from "../replies.js";
 import { createRunStream } from "../run-stream.js";
 import { validateRunRequest } from "../run-request.js";
 import { errorReply, noSessionReply, rateLimited, rotatedReply, type RouteCall, type RouteDeps, type RouteReply } from "./shared.js";
-import type { ServerErrorCode } from "../../contract.js";
 
 /** POST /run/stream: one run per session at a time, streamed as NDJSON, pulled at the reader's pace. */
 export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<RouteReply<"runStream">> {
@@ -54,7 +53,7 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
         deps.log.error("could not persist the session after a run", { error: error instanceof Error ? error.message : String(error) });
       }
       if (outcome === "finished") deps.emit({ type: "run_finished", route: "runStream" }, session);
-      else deps.emit({ type: "run_failed", route: "runStream", code: (code ?? "RUN_FAILED") as ServerErrorCode }, session);
+      else deps.emit({ type: "run_failed", route: "runStream", code: code ?? "RUN_FAILED" }, session);
     },
   });
   return ndjsonReply(stream);
