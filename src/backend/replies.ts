@@ -1,5 +1,5 @@
 import type { ErrorBody, ErrorDetails, RunEvent, ServerErrorCode } from "../contract.js";
-import { CodexError, isServerErrorCode } from "./errors.js";
+import { defaultStatus, isServerErrorCode, type CodexError } from "./errors.js";
 import { redact } from "./redact.js";
 import type { Reply } from "./reply.js";
 
@@ -48,11 +48,12 @@ export function errorReply(
   message: string,
   options: { status?: number; details?: ErrorDetails; headers?: Record<string, string> } = {},
 ): TypedReply<ErrorBody> {
-  const error = new CodexError(code, redact(message), { status: options.status, details: options.details });
-  const body = errorFields(error);
+  // No CodexError here: capturing a stack per refusal was most of the cost of a 429 under a flood.
+  // A code outside the contract (a plain-JS runner's CodexError) goes out as INTERNAL.
+  const body: ErrorFields = { code: isServerErrorCode(code) ? code : "INTERNAL", error: redact(message), ...safeDetails(options.details ?? {}) };
   const headers: Record<string, string> = { ...options.headers };
   if (body.retryAfter !== undefined) headers["retry-after"] = String(body.retryAfter);
-  return jsonReply(error.status, body, headers);
+  return jsonReply(options.status ?? defaultStatus(code), body, headers);
 }
 
 /**
