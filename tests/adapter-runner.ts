@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import type { RunEvent } from "../src/contract.js";
 import type { CodexRunner, RunnerContext } from "../src/backend/runner.js";
+export { until } from "./helpers/until.js";
 
 /**
  * A scripted runner for the adapter suite. `/login/start` signs the session in
@@ -139,11 +140,3 @@ function answer(res: IncomingMessage, text: string): Answer {
   return { status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) as unknown };
 }
 
-/** Waits until `check()` is true, polling; throws after `timeoutMs`. */
-export async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

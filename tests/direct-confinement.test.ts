@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { CodexAuditEvent } from "../src/backend/audit.js";
-import { sleep, startHarness, type Client, type Harness } from "./direct-harness.js";
+import { startHarness, type Client, type Harness } from "./direct-harness.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -50,7 +50,7 @@ describe("token confinement over the directRunner", () => {
     const start = await client.json("/login/start", { method: "POST" });
     await client.json("/status");
     sim.approve(start.body.userCode);
-    await sleep(1100); // the next upstream poll is due after one interval
+    h.clock.advance(1_100); // the next upstream poll is due after one interval
     await Promise.all(Array.from({ length: 10 }, () => client.json("/status")));
     expect((await client.json("/status")).body.ok).toBe(true);
     await client.json("/login/start", { method: "POST" }); // already signed in
@@ -96,9 +96,9 @@ describe("token confinement over the directRunner", () => {
     ]);
 
     // Expiry: a refresh, then a transient and a permanent refresh failure.
-    await sleep(2100);
+    h.clock.advance(2_100);
     await client.run("after expiry");
-    await sleep(2100);
+    h.clock.advance(2_100);
     sim.fault("server-error", { endpoint: "refresh", times: 1 });
     await client.run("refresh fails transiently");
     expect((await client.run("refresh recovered")).events.at(-1)?.type).toBe("done");

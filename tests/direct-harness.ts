@@ -11,6 +11,7 @@ import type { DirectRunnerOptions } from "../src/backend/runners/direct/options.
 import type { RunEvent } from "../src/contract.js";
 import { startSimulator } from "../src/simulator/index.js";
 import type { Simulator, SimulatorOptions } from "../src/simulator/index.js";
+import { skewClock, type SkewClock } from "./helpers/clock.js";
 
 export const ORIGIN = "http://app.test";
 const SECRET = "k7#Qp2!vZ9@mW4$rT8^yB1&nL6*hD3%x";
@@ -22,6 +23,8 @@ export interface Harness {
   client: Client;
   /** Every upstream call the runner made: url and the signal it was given. */
   calls: Array<{ url: string; signal: AbortSignal | undefined }>;
+  /** The clock the simulator and the runner share: `advance` passes a poll interval or a token's life at once. */
+  clock: SkewClock;
   /** Every line the handler logged. */
   logs: string[];
   /** Fresh client (own cookie jar) on the same handler. */
@@ -34,7 +37,8 @@ export async function startHarness(
   runnerOptions: DirectRunnerOptions = {},
   handlerOptions: Partial<CodexHandlerOptions> = {},
 ): Promise<Harness> {
-  const sim = await startSimulator({ interval: 1, ...simOptions });
+  const clock = skewClock();
+  const sim = await startSimulator({ interval: 1, now: clock.now, ...simOptions });
   const calls: Harness["calls"] = [];
   const recordingFetch: typeof fetch = (input, init) => {
     calls.push({ url: String(input), signal: init?.signal ?? undefined });
@@ -45,6 +49,7 @@ export async function startHarness(
     backendBaseUrl: `${sim.url}/backend-api`,
     fetch: recordingFetch,
     retryBaseDelayMs: 5,
+    now: clock.now,
     ...runnerOptions,
   });
   const { handler, logs } = handlerLoggingTo(runner, SECRET, handlerOptions);
@@ -60,6 +65,7 @@ export async function startHarness(
     handler,
     client: newClient(),
     calls,
+    clock,
     logs,
     newClient,
     close: () => sim.close(),

@@ -3,7 +3,7 @@ import { directRunner } from "../src/backend/direct.js";
 import { CodexError } from "../src/backend/errors.js";
 import type { RunnerContext } from "../src/backend/runner.js";
 import { startSimulator } from "../src/simulator/index.js";
-import { sleep, startHarness, type Harness } from "./direct-harness.js";
+import { startHarness, type Harness } from "./direct-harness.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -36,7 +36,7 @@ describe("device login through the handler", () => {
     expect(start.body.expiresAt).toBeLessThanOrEqual(Date.now() + 15 * 60_000);
     expect((await client.json("/status")).body).toEqual({ ok: false, status: "pending" });
     sim.approve(start.body.userCode, { email: "ann@example.com", name: "Ann", planType: "pro" });
-    await sleep(1100);
+    h.clock.advance(1_100); // the next upstream poll is due after one interval
     const status = await client.json("/status");
     expect(status.body).toEqual({ ok: true, account: { email: "ann@example.com", name: "Ann", planType: "pro" } });
     expect(sim.stats().codeExchange).toBe(1);
@@ -126,7 +126,7 @@ describe("poll coalescing", () => {
     expect(answers.every((a) => a.body.status === "pending")).toBe(true);
     for (let i = 0; i < 10; i++) await h.client.json("/status");
     expect(h.sim.stats().deviceToken).toBe(1);
-    await sleep(3100);
+    h.clock.advance(3_100);
     await Promise.all(Array.from({ length: 20 }, () => h!.client.json("/status")));
     expect(h.sim.stats().deviceToken).toBe(2);
   });
@@ -148,12 +148,12 @@ describe("poll coalescing", () => {
     await h.runner.startDeviceLogin(first);
     const stale = copy(first); // loaded before the first poll was recorded
     await h.runner.getStatus(first);
-    const other = directRunner({ issuer: h.sim.url }); // a second process: its own in-process state
+    const other = directRunner({ issuer: h.sim.url, now: h.clock.now }); // a second process: its own in-process state
     expect(await other.getStatus(stale)).toEqual({ status: "pending" });
     expect(h.sim.stats().deviceToken).toBe(2);
     const login = (stale.data.direct as { login: { intervalMs: number } }).login;
     expect(login.intervalMs).toBe(6000);
-    await sleep(1200); // past the upstream's interval, inside the widened one
+    h.clock.advance(1_200); // past the upstream's interval, inside the widened one
     await other.getStatus(stale);
     expect(h.sim.stats().deviceToken).toBe(2);
   });

@@ -4,7 +4,8 @@ import type { CodexRunner, RunnerContext } from "../src/backend/runner.js";
 import type { DirectRunnerOptions } from "../src/backend/runners/direct/options.js";
 import type { RunEvent } from "../src/contract.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../src/simulator/index.js";
-import { sleep, startHarness, type Harness } from "./direct-harness.js";
+import { startHarness, type Harness } from "./direct-harness.js";
+import { skewClock, type SkewClock } from "./helpers/clock.js";
 
 let sim: Simulator | undefined;
 let h: Harness | undefined;
@@ -40,23 +41,30 @@ const last = (events: RunEvent[]) => events[events.length - 1];
 async function signedIn(
   simOptions: SimulatorOptions = {},
   runnerOptions: DirectRunnerOptions = {},
-): Promise<{ runner: CodexRunner; ctx: RunnerContext; sim: Simulator }> {
-  sim = await startSimulator({ interval: 1, ...simOptions });
-  const runner = directRunner({ issuer: sim.url, backendBaseUrl: `${sim.url}/backend-api`, retryBaseDelayMs: 5, ...runnerOptions });
+): Promise<{ runner: CodexRunner; ctx: RunnerContext; sim: Simulator; clock: SkewClock }> {
+  const clock = skewClock(); // shared, so a token expires for both sides when the test moves it on
+  sim = await startSimulator({ interval: 1, now: clock.now, ...simOptions });
+  const runner = directRunner({
+    issuer: sim.url,
+    backendBaseUrl: `${sim.url}/backend-api`,
+    retryBaseDelayMs: 5,
+    now: clock.now,
+    ...runnerOptions,
+  });
   const ctx: RunnerContext = { id: "s", data: {} };
   const start = await runner.startDeviceLogin(ctx);
   if (start.status !== "started") throw new Error("not started");
   sim.approve(start.userCode);
   const status = await runner.getStatus(ctx);
   if (status.status !== "authenticated") throw new Error(`not signed in: ${status.status}`);
-  return { runner, ctx, sim };
+  return { runner, ctx, sim, clock };
 }
 
 describe("single-flight refresh", () => {
   it("refreshes once for 20 concurrent runs after expiry, never reusing the rotated token", async () => {
     // Three seconds of life: the refreshed tokens must outlive 20 runs on a loaded machine.
-    const { runner, ctx, sim } = await signedIn({ accessTokenTtlSeconds: 3 }, { refreshMarginMs: 0 });
-    await sleep(3100); // the access token is now expired upstream too
+    const { runner, ctx, sim, clock } = await signedIn({ accessTokenTtlSeconds: 3 }, { refreshMarginMs: 0 });
+    clock.advance(3_100); // the access token is now expired upstream too
     const saves = { count: 0 };
     // Each request loaded its own copy of the session before any of them saved new tokens.
     const copies = Array.from({ length: 20 }, () => copy(ctx, saves));
@@ -71,8 +79,8 @@ describe("single-flight refresh", () => {
   });
 
   it("adopts an earlier refresh of the same token for a request that loaded the session before it was saved", async () => {
-    const { runner, ctx, sim } = await signedIn({ accessTokenTtlSeconds: 3 }, { refreshMarginMs: 0 });
-    await sleep(3100);
+    const { runner, ctx, sim, clock } = await signedIn({ accessTokenTtlSeconds: 3 }, { refreshMarginMs: 0 });
+    clock.advance(3_100);
     const stale = copy(ctx);
     expect(last(await collect(runner, ctx))?.type).toBe("done");
     expect(last(await collect(runner, stale))?.type).toBe("done");
@@ -81,13 +89,13 @@ describe("single-flight refresh", () => {
 
   it("refreshes after a 401 and retries the turn once", async () => {
     const bodies: string[] = [];
-    const { runner, ctx, sim } = await signedIn({
+    const { runner, ctx, sim, clock } = await signedIn({
       accessTokenTtlSeconds: 2,
       onRequest: (info) => info.endpoint === "refresh" && bodies.push(info.body),
     });
     // The session believes its token is fresh; upstream says it expired.
-    tokensOf(ctx)!.expiresAt = Date.now() + 3_600_000;
-    await sleep(2100);
+    tokensOf(ctx)!.expiresAt = clock.now() + 3_600_000;
+    clock.advance(2_100);
     const events = await collect(runner, ctx);
     expect(last(events)?.type).toBe("done");
     expect(sim.stats().refresh).toBe(1);

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunEvent } from "../src/contract.js";
 import type { SimulatorRequestInfo } from "../src/simulator/index.js";
-import { sleep, startHarness, textOf, type Harness } from "./direct-harness.js";
+import { startHarness, textOf, type Harness } from "./direct-harness.js";
+import { until } from "./helpers/until.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -184,7 +185,7 @@ describe("cancellation", () => {
     expect(upstream?.signal?.aborted).toBe(false);
     abort.abort();
     await reader.cancel().catch(() => undefined);
-    await sleep(50);
+    await until(() => upstream?.signal?.aborted === true, 2000, "the upstream request's abort").catch(() => undefined);
     expect(upstream?.signal?.aborted).toBe(true);
   });
 

@@ -6,6 +6,12 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { Client, sleep, startHarness, type Harness } from "./direct-harness.js";
+import { until } from "./helpers/until.js";
+
+/** The attacker's script polls this often: the scenario is a tight loop, not a wait. */
+const attackerPollGapMs = 3;
+/** The victim's page polls /status this often once the user has approved. */
+const victimPollGapMs = 50;
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -24,7 +30,7 @@ function pollWithPlantedCookie(attacker: Client, path: string, method = "GET") {
       const text = await response.text();
       answers.push({ status: response.status, body: text ? JSON.parse(text) : undefined, setCookie: response.headers.get("set-cookie") });
       attacker.cookie = planted; // a browser the attacker does not control: it keeps replaying the planted value
-      await sleep(3);
+      await sleep(attackerPollGapMs);
     }
   })();
   return {
@@ -47,7 +53,7 @@ describe("an attacker holding the pre-login cookie", () => {
     const planted = victim.cookie;
 
     const polling = pollWithPlantedCookie(attacker, "/status");
-    await sleep(30);
+    await until(() => polling.answers.length > 0, 3000, "the attacker's first poll");
     const start = await victim.json("/login/start", { method: "POST" });
     expect(start.status).toBe(200);
     expect(victim.cookie).toBeDefined();
@@ -56,12 +62,12 @@ describe("an attacker holding the pre-login cookie", () => {
 
     let signedIn: any;
     for (let i = 0; i < 60 && signedIn === undefined; i++) {
-      await sleep(50);
+      await sleep(victimPollGapMs);
       const status = await victim.json("/status");
       if (status.body?.ok === true) signedIn = status.body;
     }
     const pollsBeforeSignIn = polling.answers.length;
-    for (let i = 0; i < 200 && polling.answers.length < pollsBeforeSignIn + 5; i++) await sleep(10); // and some after
+    await until(() => polling.answers.length >= pollsBeforeSignIn + 5, 3000, "five attacker polls after the sign-in");
     await polling.stop();
 
     expect(signedIn).toEqual({ ok: true, account: expect.objectContaining({ email: "victim@example.com" }) });
@@ -113,7 +119,7 @@ describe("an attacker holding the pre-login cookie", () => {
     const again = await victim.json("/login/start", { method: "POST" });
     expect(victim.cookie).not.toBe(firstLoginCookie);
     sim.approve(again.body.userCode);
-    await sleep(1100);
+    h.clock.advance(1_100); // the next upstream poll is due after one interval
     expect((await victim.json("/status")).body.ok).toBe(true);
 
     const attacker = h.newClient();
