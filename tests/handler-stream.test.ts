@@ -3,6 +3,8 @@ import type { RunEvent } from "../src/contract.js";
 import { CodexError } from "../src/backend/errors.js";
 import { Browser, makeHarness, readEvents } from "./helpers/handler-harness.js";
 import { createTestRunner, sleep, type RunScript } from "./helpers/test-runner.js";
+import { until } from "./helpers/until.js";
+import type { CodexAuditEvent } from "../src/backend/audit.js";
 
 async function signedIn(run: RunScript, extra: Parameters<typeof makeHarness>[0] = {}) {
   const runner = createTestRunner({ run });
@@ -18,15 +20,17 @@ function gate() {
   return { promise, open };
 }
 
-async function waitFor(check: () => boolean, ms = 1000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error("timed out waiting");
-    await sleep(2);
-  }
+/** The audit sink of a harness, and a wait for the run's end (emitted after its lock is released). */
+function auditLog() {
+  const events: CodexAuditEvent[] = [];
+  const runEnded = () =>
+    until(() => events.some((event) => event.type === "run_finished" || event.type === "run_failed"), 2000, "the run's end");
+  return { onEvent: (event: CodexAuditEvent) => void events.push(event), runEnded };
 }
 
 const decoder = new TextDecoder();
+/** How long the backpressure test watches for a runner pulled ahead of the reader. */
+const runAheadWindowMs = 50;
 
 describe("/run/stream delivery", () => {
   it("delivers the first line before the run ends (no buffering)", async () => {
@@ -128,20 +132,21 @@ describe("runner failures inside the stream", () => {
 describe("client disconnect and backpressure", () => {
   it("aborts the runner's signal when the client disconnects (request signal)", async () => {
     let signal: AbortSignal | undefined;
+    const audit = auditLog();
     const { browser } = await signedIn(async function* (_ctx, _p, s) {
       signal = s;
       yield { type: "assistant-text", mode: "append", text: "a" };
       await new Promise((resolve) => s.addEventListener("abort", resolve));
       throw new CodexError("RUN_ABORTED", "aborted");
-    });
+    }, { onEvent: audit.onEvent });
     const client = new AbortController();
     const res = await browser.post("/run/stream", { prompt: "x" }, {}, { signal: client.signal });
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     await reader.read();
     expect(signal?.aborted).toBe(false);
     client.abort();
-    await waitFor(() => signal?.aborted === true);
-    await sleep(5);
+    await until(() => signal?.aborted === true, 1000, "the runner's abort");
+    await audit.runEnded();
     // The session can run again: the run lock was released.
     const next = await browser.post("/run/stream", { prompt: "again" });
     expect(next.status).toBe(200);
@@ -149,18 +154,19 @@ describe("client disconnect and backpressure", () => {
   });
 
   it("aborts the runner's signal when the reader cancels the stream", async () => {
+    const audit = auditLog();
     const { browser, runner } = await signedIn(async function* () {
       for (;;) {
         yield { type: "assistant-text", mode: "append", text: "x" };
-        await sleep(1);
+        await sleep(1); // an endless answer, one word a millisecond
       }
-    });
+    }, { onEvent: audit.onEvent });
     const res = await browser.post("/run/stream", { prompt: "x" });
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     await reader.read();
     await reader.cancel();
     expect(runner.runSignals.at(-1)?.aborted).toBe(true);
-    await sleep(5);
+    await audit.runEnded();
     const next = await browser.post("/run/stream", { prompt: "again" });
     expect(next.status).toBe(200);
     await next.body?.cancel();
@@ -180,7 +186,8 @@ describe("client disconnect and backpressure", () => {
     const res = await browser.post("/run/stream", { prompt: "x" });
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     for (let i = 0; i < 3; i++) await reader.read();
-    await sleep(50); // give an eager implementation time to run ahead
+    // Absence cannot be awaited: this is the window an eager implementation would have used to run ahead.
+    await sleep(runAheadWindowMs);
     expect(pulled).toBeLessThanOrEqual(4);
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(50 * 1024 * 1024);
     await reader.cancel();
