@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { RunEvent } from "../src/contract.js";
 import { BASE, Browser, makeHarness, readEvents, sameOrigin } from "./helpers/handler-harness.js";
-import { createTestRunner, sleep } from "./helpers/test-runner.js";
+import { createTestRunner } from "./helpers/test-runner.js";
+import { runEnds } from "./helpers/run-ends.js";
+
+/** A promise the test resolves: a run that lasts exactly until the test says so. */
+function gate() {
+  let open: () => void = () => undefined;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
 
 async function signedIn(overrides: Parameters<typeof makeHarness>[0] = {}, runner = createTestRunner()) {
   const h = makeHarness(overrides, runner);
@@ -269,10 +277,11 @@ describe("rate limits", () => {
 describe("one run in flight per session", () => {
   it("10 concurrent runs on one session: exactly one runs, nine get 429 RUN_IN_PROGRESS", async () => {
     let started = 0;
+    const finish = gate(); // the run stays in flight until every request has its answer
     const runner = createTestRunner({
       run: async function* () {
         started++;
-        await sleep(30);
+        await finish.promise;
         yield { type: "done", result: { text: "ok" } };
       },
     });
@@ -283,6 +292,7 @@ describe("one run in flight per session", () => {
     expect(ok).toHaveLength(1);
     expect(busy).toHaveLength(9);
     for (const r of busy) expect(await r.json()).toMatchObject({ code: "RUN_IN_PROGRESS" });
+    finish.open();
     expect(await readEvents(ok[0] as Response)).toEqual([{ type: "done", result: { text: "ok" } }]);
     expect(started).toBe(1);
     // The lock is released when the run ends.
@@ -290,9 +300,10 @@ describe("one run in flight per session", () => {
   });
 
   it("does not block another session", async () => {
+    const finish = gate(); // both runs stay in flight while the two answers are compared
     const runner = createTestRunner({
       run: async function* () {
-        await sleep(20);
+        await finish.promise;
         yield { type: "done", result: {} };
       },
     });
@@ -303,16 +314,19 @@ describe("one run in flight per session", () => {
     await b.signIn(runner);
     const [ra, rb] = await Promise.all([a.post("/run/stream", { prompt: "x" }), b.post("/run/stream", { prompt: "y" })]);
     expect([ra.status, rb.status]).toEqual([200, 200]);
+    finish.open();
+    await Promise.all([ra.body?.cancel(), rb.body?.cancel()]);
   });
 
   it("releases the lock when the client disconnects before reading", async () => {
     const runner = createTestRunner();
-    const { browser } = await signedIn({}, runner);
+    const audit = runEnds();
+    const { browser } = await signedIn({ onEvent: audit.onEvent }, runner);
     const abort = new AbortController();
     const first = await browser.post("/run/stream", { prompt: "x" }, {}, { signal: abort.signal });
     expect(first.status).toBe(200);
     abort.abort();
-    await sleep(5);
+    await audit.waitFor();
     expect((await browser.post("/run/stream", { prompt: "y" })).status).toBe(200);
   });
 });

@@ -4,7 +4,7 @@ import { CodexError } from "../src/backend/errors.js";
 import { Browser, makeHarness, readEvents } from "./helpers/handler-harness.js";
 import { createTestRunner, sleep, type RunScript } from "./helpers/test-runner.js";
 import { until } from "./helpers/until.js";
-import type { CodexAuditEvent } from "../src/backend/audit.js";
+import { runEnds } from "./helpers/run-ends.js";
 
 async function signedIn(run: RunScript, extra: Parameters<typeof makeHarness>[0] = {}) {
   const runner = createTestRunner({ run });
@@ -18,14 +18,6 @@ function gate() {
   let open: () => void = () => undefined;
   const promise = new Promise<void>((r) => (open = r));
   return { promise, open };
-}
-
-/** The audit sink of a harness, and a wait for the run's end (emitted after its lock is released). */
-function auditLog() {
-  const events: CodexAuditEvent[] = [];
-  const runEnded = () =>
-    until(() => events.some((event) => event.type === "run_finished" || event.type === "run_failed"), 2000, "the run's end");
-  return { onEvent: (event: CodexAuditEvent) => void events.push(event), runEnded };
 }
 
 const decoder = new TextDecoder();
@@ -132,7 +124,7 @@ describe("runner failures inside the stream", () => {
 describe("client disconnect and backpressure", () => {
   it("aborts the runner's signal when the client disconnects (request signal)", async () => {
     let signal: AbortSignal | undefined;
-    const audit = auditLog();
+    const audit = runEnds();
     const { browser } = await signedIn(async function* (_ctx, _p, s) {
       signal = s;
       yield { type: "assistant-text", mode: "append", text: "a" };
@@ -146,7 +138,7 @@ describe("client disconnect and backpressure", () => {
     expect(signal?.aborted).toBe(false);
     client.abort();
     await until(() => signal?.aborted === true, 1000, "the runner's abort");
-    await audit.runEnded();
+    await audit.waitFor();
     // The session can run again: the run lock was released.
     const next = await browser.post("/run/stream", { prompt: "again" });
     expect(next.status).toBe(200);
@@ -154,7 +146,7 @@ describe("client disconnect and backpressure", () => {
   });
 
   it("aborts the runner's signal when the reader cancels the stream", async () => {
-    const audit = auditLog();
+    const audit = runEnds();
     const { browser, runner } = await signedIn(async function* () {
       for (;;) {
         yield { type: "assistant-text", mode: "append", text: "x" };
@@ -166,7 +158,7 @@ describe("client disconnect and backpressure", () => {
     await reader.read();
     await reader.cancel();
     expect(runner.runSignals.at(-1)?.aborted).toBe(true);
-    await audit.runEnded();
+    await audit.waitFor();
     const next = await browser.post("/run/stream", { prompt: "again" });
     expect(next.status).toBe(200);
     await next.body?.cancel();
