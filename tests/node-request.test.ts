@@ -12,6 +12,12 @@ import { createCodexHandler, type CodexHandler } from "../src/backend/handler.js
 import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
 import type { SessionStore } from "../src/backend/sessions/types.js";
 import { createScriptedRunner } from "./adapter-runner.js";
+import { until } from "./helpers/until.js";
+
+/** The scenario: the handler is busy this long after the client left, then reads the body. */
+const handlerBusyMs = 20;
+/** The scenario: every session read costs a round trip this long (a remote store). */
+const storeLatencyMs = 5;
 
 const SECRET = "node-request-tests-Secret-4Kx9Qw2Zr";
 const servers: Server[] = [];
@@ -46,7 +52,7 @@ describe("a body first read after the client left", () => {
         toNodeListener(async (request) => {
           // The handler is busy (a Redis round trip, say) while the client leaves; then it reads the body.
           await new Promise((resolve) => request.signal.addEventListener("abort", resolve, { once: true }));
-          await new Promise((resolve) => setTimeout(resolve, 20));
+          await new Promise((resolve) => setTimeout(resolve, handlerBusyMs));
           await readBoundedText(request, 65_536, 10_000).then(
             (text) => settle(`read: ${text}`),
             (error: unknown) => settle(`rejected: ${(error as Error).message}`),
@@ -69,7 +75,7 @@ describe("through the handler, with a session store that takes its time", () => 
     const slowStore: SessionStore = {
       ...memory,
       get: async (id) => {
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise((resolve) => setTimeout(resolve, storeLatencyMs));
         return memory.get(id);
       },
     };
@@ -101,8 +107,7 @@ describe("through the handler, with a session store that takes its time", () => 
         1,
       );
     }
-    const deadline = Date.now() + 3000;
-    while (settled - before < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until(() => settled - before >= 10, 3000, "ten abandoned requests settled").catch(() => undefined);
     expect(started - before).toBe(10);
     expect(settled - before).toBe(10);
   });

@@ -3,6 +3,10 @@ import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterEach, expect, it } from "vitest";
 import { toNodeListener } from "../src/backend/adapters/node.js";
+import { until } from "./helpers/until.js";
+
+/** An unhandled rejection is reported on a later turn; its absence can only be watched for a while. */
+const rejectionWindowMs = 50;
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -41,9 +45,16 @@ it("a body that errors after the client left (while waiting for drain) is not an
     const socket = connect(port, "127.0.0.1");
     socket.write("GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     socket.pause(); // never read: the server's socket buffer fills and it waits for drain
-    await new Promise((r) => setTimeout(r, 200));
+    let lastPulls = 0;
+    let lastChangeAt = Date.now();
+    const waitingForDrain = () => {
+      if (pulls !== lastPulls) [lastPulls, lastChangeAt] = [pulls, Date.now()];
+      return pulls > 1 && Date.now() - lastChangeAt >= 50; // no pull for 50 ms: the buffers are full
+    };
+    await until(waitingForDrain, 3000, "the body waiting for drain");
     socket.destroy();
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => errored, 3000, "the body's error after the client left");
+    await new Promise((resolve) => setTimeout(resolve, rejectionWindowMs));
     expect(pulls).toBeGreaterThan(1); // it did stream before the client left
     expect(errored).toBe(true);
     expect(rejections).toEqual([]);
