@@ -3,6 +3,7 @@ import { createCodexHandler } from "../src/backend/handler.js";
 import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
 import { BASE, Browser, makeHarness, SECRET, sameOrigin } from "./helpers/handler-harness.js";
 import { createTestRunner } from "./helpers/test-runner.js";
+import { skewClock } from "./helpers/clock.js";
 
 const OTHER_SECRET = "Zq8!mV2#pL5@wX9$kT3^nB7&cF1*hJ4(";
 
@@ -157,7 +158,9 @@ describe("secret rotation", () => {
 
 describe("session fixation", () => {
   it("gives a new cookie on sign-in and the pre-login cookie grants nothing afterwards", async () => {
-    const { handler, runner } = makeHarness({ limits: { rotationGraceMs: 50 } });
+    const clock = skewClock(); // the store times the grace period: the test moves past it without sleeping
+    const store = createMemorySessionStore({ sweepIntervalMs: 0, now: clock.now });
+    const { handler, runner } = makeHarness({ limits: { rotationGraceMs: 50 }, sessionStore: store, now: clock.now });
     const browser = new Browser(handler);
     await browser.post("/session");
     const planted = browser.cookie as string; // what an attacker could have fixed in the victim's browser
@@ -174,7 +177,7 @@ describe("session fixation", () => {
     expect((await attacker.post("/run/stream", { prompt: "hi" })).status).toBe(409);
     expect((await attacker.post("/login/start")).status).toBe(409);
 
-    await new Promise((r) => setTimeout(r, 80));
+    clock.advance(80);
     const later = await attacker.get("/status");
     expect(later.status).toBe(401);
     expect((await attacker.post("/run/stream", { prompt: "hi" })).status).toBe(401);

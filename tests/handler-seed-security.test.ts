@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { createCodexHandler } from "../src/backend/handler.js";
 import { BASE, Browser, makeHarness, readEvents } from "./helpers/handler-harness.js";
 import { createTestRunner, SECRET_STRINGS } from "./helpers/test-runner.js";
+import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
+import { skewClock } from "./helpers/clock.js";
 
 const everywhere = (text: string) => SECRET_STRINGS.filter((s) => text.includes(s));
 
@@ -66,13 +68,15 @@ describe("seed SECURITY.md, server side", () => {
   });
 
   it("the session cookie is rotated on successful login (session-fixation defence)", async () => {
-    const { handler, runner } = makeHarness({ limits: { rotationGraceMs: 1 } });
+    const clock = skewClock(); // the store times the grace period: the test moves past it without sleeping
+    const store = createMemorySessionStore({ sweepIntervalMs: 0, now: clock.now });
+    const { handler, runner } = makeHarness({ limits: { rotationGraceMs: 1 }, sessionStore: store, now: clock.now });
     const browser = new Browser(handler);
     await browser.post("/session");
     const before = browser.cookie;
     await browser.signIn(runner);
     expect(browser.cookie).not.toBe(before);
-    await new Promise((r) => setTimeout(r, 5));
+    clock.advance(5);
     const old = new Browser(handler);
     old.cookie = before;
     expect((await old.get("/status")).status).toBe(401);

@@ -5,6 +5,7 @@ import { SessionManager } from "../src/backend/session-manager.js";
 import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
 import { Browser, makeHarness, readEvents } from "./helpers/handler-harness.js";
 import { createTestRunner } from "./helpers/test-runner.js";
+import { until } from "./helpers/until.js";
 
 const MINUTE = 60_000;
 
@@ -139,7 +140,7 @@ describe("rotation on sign-in races other tabs", () => {
       return realGetStatus(ctx);
     };
     const racing = stale.get("/status");
-    await new Promise((r) => setTimeout(r, 10));
+    await until(() => stalled, 2000, "the stale tab's status call reaching the runner").catch(() => undefined);
     expect(stalled).toBe(true);
     const first = await tab.get("/status");
     expect(first.status).toBe(200);
