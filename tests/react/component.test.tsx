@@ -6,6 +6,9 @@ import { MARKER_KEY } from "../../src/client/marker.js";
 import { CodexAuth, DEFAULT_LABELS } from "../../src/index.js";
 import { CSS } from "../../src/react/styles.js";
 
+/** Something that must not happen cannot be awaited: these tests watch this long for it. */
+const absenceWindowMs = 30;
+
 const LOGIN_URL = "https://auth.openai.com/codex/device";
 const ACCOUNT = { email: "user@example.com" };
 const enc = new TextEncoder();
@@ -103,7 +106,7 @@ describe("<CodexAuth> default UI", () => {
     render(<CodexAuth fetch={backend().fetch} pollIntervalMs={60_000} />);
     fireEvent.click(loginButton());
     fireEvent.click(await screen.findByRole("button", { name: "Copy code" }));
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((resolve) => setTimeout(resolve, absenceWindowMs));
     expect(screen.queryByText("Copied")).toBeNull();
   });
 
@@ -306,7 +309,7 @@ describe("<CodexAuth> under StrictMode", () => {
       </StrictMode>,
     );
     await screen.findByRole("button", { name: "Disconnect" });
-    await new Promise((r) => setTimeout(r, 30));
+    await new Promise((resolve) => setTimeout(resolve, absenceWindowMs));
     expect(be.calls).toEqual(["/status"]);
   });
 });

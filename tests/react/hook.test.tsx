@@ -29,6 +29,7 @@ beforeEach(() => {
 afterEach(() => {
   cleanup();
   vi.unstubAllGlobals();
+  vi.useRealTimers();
 });
 
 describe("useCodexAuth", () => {
@@ -57,12 +58,13 @@ describe("useCodexAuth", () => {
 
   it("cancels a login and keeps polling stopped", async () => {
     const be = backend();
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] }); // the poller's timers: eight intervals pass at once
     const { result } = renderHook(() => useCodexAuth({ fetch: be.fetch, pollIntervalMs: 5 }));
     await act(() => result.current.login());
     act(() => result.current.cancelLogin());
     expect(result.current.status).toBe("idle");
     const n = be.calls.length;
-    await new Promise((r) => setTimeout(r, 40));
+    await act(() => vi.advanceTimersByTimeAsync(40));
     expect(be.calls).toHaveLength(n);
   });
 
@@ -99,11 +101,12 @@ describe("useCodexAuth", () => {
 
   it("stops polling when the component unmounts", async () => {
     const be = backend();
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] }); // the poller's timers: eight intervals pass at once
     const { result, unmount } = renderHook(() => useCodexAuth({ fetch: be.fetch, pollIntervalMs: 5 }));
     await act(() => result.current.login());
     unmount();
     const n = be.calls.length;
-    await new Promise((r) => setTimeout(r, 40));
+    await act(() => vi.advanceTimersByTimeAsync(40));
     expect(be.calls).toHaveLength(n);
   });
 });
