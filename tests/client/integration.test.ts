@@ -60,7 +60,15 @@ describe("client against the real handler", () => {
     await c.login(false);
     expect(c.getState()).toMatchObject({ status: "waitingForLogin", userCode: "ABCD-1001", loginUrl: "https://auth.openai.com/codex/device" });
     const before = browser.cookie;
-    await new Promise((r) => setTimeout(r, 50));
+    // Three polls answered "pending" leave it waiting (counted at the runner, whose answer it is).
+    let pendingPolls = 0;
+    const realGetStatus = h.runner.getStatus.bind(h.runner);
+    h.runner.getStatus = async (ctx) => {
+      const status = await realGetStatus(ctx);
+      if (status.status === "pending") pendingPolls += 1;
+      return status;
+    };
+    await vi.waitFor(() => expect(pendingPolls).toBeGreaterThanOrEqual(3), { timeout: 5000, interval: 5 });
     expect(c.getState().status).toBe("waitingForLogin");
     h.runner.approve();
     await until(c, "authenticated");

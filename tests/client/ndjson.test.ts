@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { readNdjson } from "../../src/client/ndjson.js";
 
 const enc = new TextEncoder();
@@ -92,7 +92,7 @@ describe("NDJSON reader", () => {
     const reading = (async () => {
       for await (const v of readNdjson(stream)) values.push(v);
     })();
-    await new Promise((r) => setTimeout(r, 10));
+    await vi.waitFor(() => expect(values).toHaveLength(1), { timeout: 2000, interval: 2 }); // the first line is delivered
     fail(new TypeError("network error"));
     await expect(reading).resolves.toBeUndefined();
     expect(values).toEqual([{ a: 1 }]);
