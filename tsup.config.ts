@@ -1,20 +1,8 @@
 import { defineConfig } from "tsup";
+import { packageEntries } from "./scripts/package-entries.js";
 
 export default defineConfig({
-  entry: {
-    index: "src/index.ts",
-    "client/index": "src/client/index.ts",
-    "backend/index": "src/backend/index.ts",
-    "backend/redis": "src/backend/redis.ts",
-    "backend/direct": "src/backend/direct.ts",
-    "backend/cli": "src/backend/cli.ts",
-    "backend/next": "src/backend/next.ts",
-    "backend/fastify": "src/backend/fastify.ts",
-    "backend/hono": "src/backend/hono.ts",
-    "backend/worker": "src/backend/worker.ts",
-    "simulator/index": "src/simulator/index.ts",
-    "simulator/bin": "src/simulator/bin.ts",
-  },
+  entry: Object.fromEntries(packageEntries(new URL("./", import.meta.url)).map((entry) => [entry.outName, entry.source])),
   format: ["esm", "cjs"],
   dts: true,
   clean: true,

@@ -1,8 +1,7 @@
 import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
-
-const src = (p: string) => fileURLToPath(new URL(`../src/${p}`, import.meta.url));
+import { sourceAliases } from "../scripts/package-entries.js";
 
 /** The demo page: built into demo/dist and served by demo/server.ts. */
 export default defineConfig({
@@ -11,10 +10,7 @@ export default defineConfig({
   plugins: [react()],
   resolve: {
     // The page imports the package by its public names, as an app would; in this repo they are the sources.
-    alias: [
-      { find: /^codex-auth$/, replacement: src("index.ts") },
-      { find: /^codex-auth\/client$/, replacement: src("client/index.ts") },
-    ],
+    alias: sourceAliases(new URL("../", import.meta.url)),
   },
   build: {
     outDir: fileURLToPath(new URL("./dist", import.meta.url)),

@@ -35,7 +35,7 @@ describe("npm start", () => {
     const env: NodeJS.ProcessEnv = { ...process.env, CODEX_UPSTREAM: "simulator", PORT: "0" };
     delete env.COOKIE_SECRET;
     delete env.NODE_ENV;
-    child = spawn(process.execPath, ["--import", "tsx", "demo/start.ts"], { cwd: ROOT_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(process.execPath, ["--conditions=codex-auth-source", "--import", "tsx", "demo/start.ts"], { cwd: ROOT_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
     const out = await waitForOutput(child, /codex-auth demo: (http:\/\/localhost:\d+\/)/, 60_000);
     const url = /codex-auth demo: (http:\/\/localhost:\d+\/)/.exec(out)![1]!;
     expect(out).toMatch(/COOKIE_SECRET is not set.*random secret.*sessions end when the server restarts/);
