@@ -90,6 +90,8 @@ describe("Node adapter", () => {
   });
 
   it("cuts the connection when a response body fails mid-stream, so the answer is not mistaken for complete", async () => {
+    let firstLineArrived: () => void = () => undefined;
+    const firstLine = new Promise<void>((resolve) => (firstLineArrived = resolve));
     const base = await start(
       toNodeListener(async () => {
         let sent = false;
@@ -97,7 +99,7 @@ describe("Node adapter", () => {
           async pull(controller) {
             if (!sent) controller.enqueue(new TextEncoder().encode('{"type":"assistant-text"}\n'));
             else {
-              await new Promise((r) => setTimeout(r, 30)); // the first line is on the wire by then
+              await firstLine; // the client holds the first line before the body fails
               controller.error(new Error("boom"));
             }
             sent = true;
@@ -110,7 +112,10 @@ describe("Node adapter", () => {
     expect(res.statusCode).toBe(200);
     let received = "";
     const outcome = await new Promise<string>((resolve) => {
-      res.on("data", (chunk: Buffer) => (received += chunk.toString("utf8")));
+      res.on("data", (chunk: Buffer) => {
+        received += chunk.toString("utf8");
+        if (received.includes("\n")) firstLineArrived();
+      });
       res.once("end", () => resolve("clean end"));
       res.once("error", () => resolve("cut"));
       res.once("aborted", () => resolve("cut"));
