@@ -46,7 +46,7 @@ export class SessionManager {
 
   /** The session named by the request's cookie. */
   async lookup(request: Request): Promise<SessionLookupResult> {
-    const id = await this.#signer.verify(request.headers.get("cookie"));
+    const id = this.#signer.verify(request.headers.get("cookie"));
     if (id === null) return { kind: "none" };
     const found = await this.#opts.store.get(id);
     if (found.state === "rotated") return { kind: "rotated" };
@@ -74,7 +74,7 @@ export class SessionManager {
     const createdAt = this.#opts.now();
     await this.#opts.store.create(id, { data: "", createdAt });
     const session: ActiveSession = { id, handle: handleFromId(id), authenticated: false, data: {}, createdAt, snapshot: EMPTY, sealed: "", pinned: false };
-    return { session, setCookie: await this.setCookieFor(id) };
+    return { session, setCookie: this.setCookieFor(id) };
   }
 
   /** Takes back whatever the runner left in ctx.data and persists it. */
@@ -136,10 +136,9 @@ export class SessionManager {
     return clearedCookie(this.#opts.cookieName, this.#attrs);
   }
 
-  async setCookieFor(id: string): Promise<string> {
-    return sessionCookie(this.#opts.cookieName, await this.#signer.sign(id), this.#attrs);
+  setCookieFor(id: string): string {
+    return sessionCookie(this.#opts.cookieName, this.#signer.sign(id), this.#attrs);
   }
-
 }
 
 const EMPTY = "{}";

@@ -1,4 +1,4 @@
-import { compactStorageKey } from "./key.js";
+import { storageKey } from "./key.js";
 import type { SessionLookup, SessionStore, SessionTimeouts, StoredSession } from "./types.js";
 
 /** Options of the in-memory store. */
@@ -35,7 +35,7 @@ class Entry {
     public createdAt: number,
     /** Last get/save; for a marker, the instant its grace period ends. */
     public seenAt: number,
-    /** Compact key of the marker this session's previous id left behind, so `delete` can drop it too. */
+    /** Storage key of the marker this session's previous id left behind, so `delete` can drop it too. */
     public link: string | null,
   ) {}
 }
@@ -98,11 +98,11 @@ class MemoryCore {
 
   create(id: string, session: StoredSession): void {
     this.sweep(this.perCall);
-    this.map.set(compactStorageKey(id), new Entry(session.data, session.createdAt, this.now(), null));
+    this.map.set(storageKey(id), new Entry(session.data, session.createdAt, this.now(), null));
   }
 
   get(id: string): SessionLookup {
-    const key = compactStorageKey(id);
+    const key = storageKey(id);
     const entry = this.map.get(key);
     if (entry === undefined) return MISSING;
     const now = this.now();
@@ -117,7 +117,7 @@ class MemoryCore {
 
   save(id: string, session: StoredSession): void {
     this.sweep(this.perCall);
-    const key = compactStorageKey(id);
+    const key = storageKey(id);
     const entry = this.map.get(key);
     if (entry === undefined || entry.data === null) return; // never resurrects, never writes through a rotated id
     const now = this.now();
@@ -132,8 +132,8 @@ class MemoryCore {
 
   rotate(oldId: string, newId: string, graceMs: number): boolean {
     this.sweep(this.perCall);
-    const oldKey = compactStorageKey(oldId);
-    const newKey = compactStorageKey(newId);
+    const oldKey = storageKey(oldId);
+    const newKey = storageKey(newId);
     const entry = this.map.get(oldKey);
     if (entry === undefined || entry.data === null || oldKey === newKey || this.map.has(newKey)) return false;
     const now = this.now();
@@ -156,7 +156,7 @@ class MemoryCore {
 
   delete(id: string): void {
     this.sweep(this.perCall);
-    const key = compactStorageKey(id);
+    const key = storageKey(id);
     const entry = this.map.get(key);
     if (entry === undefined) return;
     this.map.delete(key);
@@ -185,11 +185,11 @@ class MemoryCore {
 
   dump(): string {
     const rows = [...this.map].map(([key, e]) => ({
-      key: Buffer.from(key, "latin1").toString("hex"),
+      key: Buffer.from(key, "base64url").toString("hex"),
       data: e.data,
       createdAt: e.createdAt,
       seenAt: e.seenAt,
-      link: e.link === null ? null : Buffer.from(e.link, "latin1").toString("hex"),
+      link: e.link === null ? null : Buffer.from(e.link, "base64url").toString("hex"),
     }));
     return JSON.stringify(rows);
   }
