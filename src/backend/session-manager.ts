@@ -1,6 +1,7 @@
 import { clearedCookie, createCookieSigner, sessionCookie, type CookieAttributes, type CookieSigner } from "./cookies.js";
 import type { ResolvedOptions } from "./options.js";
 import type { RunnerContext, SessionData } from "./runner.js";
+import { asRecord } from "./json.js";
 import { handleFromId, newSessionId } from "./session-id.js";
 
 /** What the sealed payload holds: the stable handle, the authenticated flag, the runner's data. */
@@ -54,7 +55,7 @@ export class SessionManager {
     const text = this.#opts.sealer.openTextSync(found.session.data);
     if (text === null) return { kind: "none" }; // sealed under a key we no longer hold, or corrupt
     const { h, a, d } = JSON.parse(text) as Payload; // an object: the sealer opens nothing else
-    const data = d !== null && typeof d === "object" && !Array.isArray(d) ? d : {};
+    const data: SessionData = asRecord(d) ?? {};
     const session: ActiveSession = {
       id,
       handle: typeof h === "string" && h !== "" ? h : handleFromId(id),
@@ -85,7 +86,7 @@ export class SessionManager {
 
   /** Writes the session back if the runner (or the auth flag) changed anything. Never resurrects a deleted session. */
   async persist(session: ActiveSession, force = false): Promise<void> {
-    if (!isPlainObject(session.data)) session.data = {};
+    session.data = asRecord(session.data) ?? {};
     const text = payloadText(session);
     if (!force && text === session.snapshot) return;
     const sealed = this.#opts.sealer.sealTextSync(text);
@@ -154,8 +155,4 @@ function payloadText(session: ActiveSession): string {
   if (session.authenticated) payload.a = 1;
   if (session.pinned || payload.d !== undefined || payload.a !== undefined) payload.h = session.handle;
   return JSON.stringify(payload);
-}
-
-function isPlainObject(value: unknown): value is SessionData {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }

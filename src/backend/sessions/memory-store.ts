@@ -83,30 +83,30 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
 
 class MemoryCore {
   readonly map = new Map<string, Entry>();
-  private readonly now: () => number;
-  private readonly idleMs: number;
-  private readonly absoluteMs: number;
-  private readonly perCall: number;
-  private cursor: IterableIterator<[string, Entry]> | null = null;
+  readonly #now: () => number;
+  readonly #idleMs: number;
+  readonly #absoluteMs: number;
+  readonly #perCall: number;
+  #cursor: IterableIterator<[string, Entry]> | null = null;
 
   constructor(options: MemorySessionStoreOptions) {
-    this.now = options.now ?? Date.now;
-    this.idleMs = options.idleTimeoutMs ?? DAY_MS;
-    this.absoluteMs = options.absoluteTimeoutMs ?? 7 * DAY_MS;
-    this.perCall = options.sweepPerCall ?? 2;
+    this.#now = options.now ?? Date.now;
+    this.#idleMs = options.idleTimeoutMs ?? DAY_MS;
+    this.#absoluteMs = options.absoluteTimeoutMs ?? 7 * DAY_MS;
+    this.#perCall = options.sweepPerCall ?? 2;
   }
 
   create(id: string, session: StoredSession): void {
-    this.sweep(this.perCall);
-    this.map.set(storageKey(id), new Entry(session.data, session.createdAt, this.now(), null));
+    this.sweep(this.#perCall);
+    this.map.set(storageKey(id), new Entry(session.data, session.createdAt, this.#now(), null));
   }
 
   get(id: string): SessionLookup {
     const key = storageKey(id);
     const entry = this.map.get(key);
     if (entry === undefined) return MISSING;
-    const now = this.now();
-    if (this.isExpired(entry, now)) {
+    const now = this.#now();
+    if (this.#isExpired(entry, now)) {
       this.map.delete(key);
       return MISSING;
     }
@@ -116,12 +116,12 @@ class MemoryCore {
   }
 
   save(id: string, session: StoredSession): void {
-    this.sweep(this.perCall);
+    this.sweep(this.#perCall);
     const key = storageKey(id);
     const entry = this.map.get(key);
     if (entry === undefined || entry.data === null) return; // never resurrects, never writes through a rotated id
-    const now = this.now();
-    if (this.isExpired(entry, now)) {
+    const now = this.#now();
+    if (this.#isExpired(entry, now)) {
       this.map.delete(key);
       return;
     }
@@ -131,13 +131,13 @@ class MemoryCore {
   }
 
   rotate(oldId: string, newId: string, graceMs: number): boolean {
-    this.sweep(this.perCall);
+    this.sweep(this.#perCall);
     const oldKey = storageKey(oldId);
     const newKey = storageKey(newId);
     const entry = this.map.get(oldKey);
     if (entry === undefined || entry.data === null || oldKey === newKey || this.map.has(newKey)) return false;
-    const now = this.now();
-    if (this.isExpired(entry, now)) {
+    const now = this.#now();
+    if (this.#isExpired(entry, now)) {
       this.map.delete(oldKey);
       return false;
     }
@@ -155,7 +155,7 @@ class MemoryCore {
   }
 
   delete(id: string): void {
-    this.sweep(this.perCall);
+    this.sweep(this.#perCall);
     const key = storageKey(id);
     const entry = this.map.get(key);
     if (entry === undefined) return;
@@ -165,17 +165,17 @@ class MemoryCore {
 
   /** Advances a cursor that survives between calls, so a full pass is spread over many small steps. */
   sweep(limit: number): number {
-    const now = this.now();
+    const now = this.#now();
     let removed = 0;
     for (let checked = 0; checked < limit; checked++) {
-      this.cursor ??= this.map.entries();
-      const step = this.cursor.next();
+      this.#cursor ??= this.map.entries();
+      const step = this.#cursor.next();
       if (step.done === true) {
-        this.cursor = null;
+        this.#cursor = null;
         break; // one lap at most per call
       }
       const [key, entry] = step.value;
-      if (this.isExpired(entry, now)) {
+      if (this.#isExpired(entry, now)) {
         this.map.delete(key);
         removed++;
       }
@@ -194,9 +194,9 @@ class MemoryCore {
     return JSON.stringify(rows);
   }
 
-  private isExpired(entry: Entry, now: number): boolean {
+  #isExpired(entry: Entry, now: number): boolean {
     if (entry.data === null) return now >= entry.seenAt;
-    return now - entry.seenAt >= this.idleMs || now - entry.createdAt >= this.absoluteMs;
+    return now - entry.seenAt >= this.#idleMs || now - entry.createdAt >= this.#absoluteMs;
   }
 }
 

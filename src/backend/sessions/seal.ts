@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { FifoMap } from "../fifo-map.js";
+import { asRecord } from "../json.js";
 import type { SessionData } from "../runner.js";
 
 /** Seals session data (which may hold OAuth tokens) before it reaches any store. */
@@ -125,9 +126,7 @@ function open(key: Buffer, body: Buffer): string | null {
 
 function parseData(plain: string): SessionData | null {
   try {
-    const value: unknown = JSON.parse(plain);
-    if (value === null || typeof value !== "object" || Array.isArray(value)) return null;
-    return value as SessionData;
+    return asRecord(JSON.parse(plain)) ?? null;
   } catch {
     return null;
   }
