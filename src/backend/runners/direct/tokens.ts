@@ -9,7 +9,7 @@ export interface StoredTokens {
   refreshToken: string;
   /** Epoch ms when the access token expires. */
   expiresAt: number;
-  /** Epoch ms when it was obtained (absent in sessions written by older versions). */
+  /** Epoch ms when it was obtained; optional, as stored session data may lack it. */
   obtainedAt?: number;
   /** Sent as `chatgpt-account-id`; never shown to the browser. */
   accountId: string | null;
