@@ -35,13 +35,31 @@ function settledHeap(gc: () => void): number {
 async function heapPerSession(gc: () => void, data: string): Promise<number> {
   const ids = newIds(SESSIONS); // the ids live in the bench, not in the store: allocate them before the baseline
   const base = settledHeap(gc);
-  const store = createMemorySessionStore({ sweepIntervalMs: 0 });
+  const store = createMemorySessionStore({ sweepIntervalMs: 0, maxSessions: SESSIONS });
   const now = Date.now();
   for (const id of ids) await store.create(id, { data, createdAt: now });
   const used = settledHeap(gc) - base;
   if (store.size !== SESSIONS) throw new Error("bench: store lost sessions");
   store.close();
   return used / SESSIONS;
+}
+
+/** Heap of a default store filled to its ceiling (10,000), empty or with a distinct sealed token set per session. */
+async function heapAtCeiling(gc: () => void, tokenSized: boolean): Promise<number> {
+  const sealer = createSealer({ secret: "bench-secret-0123456789abcdef" });
+  const tokens = { tokens: { access: "a".repeat(1_200), refresh: "r".repeat(60), id: "i".repeat(900) }, account: { email: "x@example.com" } };
+  const ids = newIds(10_000);
+  const base = settledHeap(gc);
+  const store = createMemorySessionStore({ sweepIntervalMs: 0 });
+  const now = Date.now();
+  for (const id of ids) {
+    const data = tokenSized ? await sealer.seal(tokens) : "";
+    await store.create(id, { data, createdAt: now, authenticated: tokenSized });
+  }
+  const used = settledHeap(gc) - base;
+  if (store.size !== 10_000) throw new Error("bench: store lost sessions");
+  store.close();
+  return used;
 }
 
 type Scenario = { store: ReturnType<typeof createMemorySessionStore>; ids: string[] };
@@ -74,7 +92,7 @@ async function getCosts(): Promise<Record<string, number>> {
   const [single] = newIds(1) as [string];
   await one.create(single, { data: "", createdAt: Date.now() });
 
-  const many = createMemorySessionStore({ idleTimeoutMs, sweepIntervalMs: 0 });
+  const many = createMemorySessionStore({ idleTimeoutMs, sweepIntervalMs: 0, maxSessions: SESSIONS });
   const manyIds = newIds(SESSIONS);
   for (const id of manyIds) await many.create(id, { data: "", createdAt: Date.now() });
 
@@ -82,7 +100,7 @@ async function getCosts(): Promise<Record<string, number>> {
   const now = (): number => clock;
 
   // 50,000 sessions that expire, then 1 live one created afterwards; no write happens, so nothing is swept.
-  const stale = createMemorySessionStore({ now, idleTimeoutMs, sweepIntervalMs: 0, sweepPerCall: 0 });
+  const stale = createMemorySessionStore({ now, idleTimeoutMs, sweepIntervalMs: 0, sweepPerCall: 0, maxSessions: SESSIONS + 1 });
   for (const id of newIds(SESSIONS)) await stale.create(id, { data: "", createdAt: clock });
   clock += idleTimeoutMs;
   const [fresh] = newIds(1) as [string];
@@ -163,6 +181,9 @@ export default async function run(): Promise<void> {
   const gc = getGc();
   console.log(`memory store, ${SESSIONS.toLocaleString("en")} sessions (heapUsed delta after gc, per session):`);
   console.log(`  idle (never logged in, data ""): ${(await heapPerSession(gc, "")).toFixed(1)} bytes  [target ≤ 256]`);
+  const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+  console.log(`memory store at its default ceiling (maxSessions 10,000), heapUsed delta after gc:`);
+  console.log(`  never signed in (data ""): ${mib(await heapAtCeiling(gc, false))} MiB; signed in, sealed token set each: ${mib(await heapAtCeiling(gc, true))} MiB`);
   console.log(`memory store get(), median of ${ROUNDS} interleaved rounds × ${GETS.toLocaleString("en")} calls:`);
   const costs = await getCosts();
   for (const [label, ns] of Object.entries(costs)) console.log(`  ${label}: ${ns.toFixed(0)} ns/get`);

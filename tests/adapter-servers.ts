@@ -139,7 +139,8 @@ export async function startWorkerProxy(options: CodexHandlerOptions): Promise<St
   // Requests without Sec-Fetch-Site are judged by Origin against Host, and the backend's Host is not the public one.
   const allowedOrigins = [...(options.allowedOrigins ?? []), front.baseUrl];
   const backend = await startNode({ ...options, allowedOrigins });
-  proxy = createCodexProxy({ backend: backend.baseUrl });
+  // The proxy's own body limits, kept equal to the backend's as DEPLOYMENT.md says.
+  proxy = createCodexProxy({ backend: backend.baseUrl, maxBodyBytes: options.limits?.maxBodyBytes, bodyTimeoutMs: options.limits?.bodyTimeoutMs });
   return {
     baseUrl: front.baseUrl,
     close: async () => {

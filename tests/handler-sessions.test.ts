@@ -34,7 +34,7 @@ describe("session lifetime", () => {
 
   it("expires an active session at the absolute timeout, counted from creation across the rotation", async () => {
     const c = clock();
-    const store = createMemorySessionStore({ idleTimeoutMs: 60 * MINUTE, absoluteTimeoutMs: 120 * MINUTE, now: c.now, sweepIntervalMs: 0 });
+    const store = createMemorySessionStore({ idleTimeoutMs: 60 * MINUTE, pendingIdleTimeoutMs: 60 * MINUTE, absoluteTimeoutMs: 120 * MINUTE, now: c.now, sweepIntervalMs: 0 });
     const { handler, runner } = makeHarness({ sessionStore: store, now: c.now });
     const browser = new Browser(handler);
     await browser.post("/session");

@@ -45,6 +45,31 @@ describe("redis store: on a real server", () => {
     expect(await redis.client.pTTL(key as string)).toBeGreaterThan(35_000);
   });
 
+  it("gives a session that never signed in a backstop of the pending idle timeout, and the full one once signed in", async () => {
+    const prefix = `pending-ttl:${randomBytes(4).toString("hex")}:`;
+    const clock = Date.now();
+    const store = createRedisSessionStore({ client: redis.client, prefix, now: () => clock, idleTimeoutMs: 3_600_000, pendingIdleTimeoutMs: 60_000, expirySlackMs: 1_000 });
+    const id = newId();
+    await store.create(id, { data: "", createdAt: clock, authenticated: false });
+    const [key] = await redis.client.keys(`${prefix}*`);
+    expect(await redis.client.pTTL(key as string)).toBeLessThanOrEqual(61_000);
+    expect(await redis.client.pTTL(key as string)).toBeGreaterThan(55_000);
+    await store.save(id, { data: "signed in", createdAt: clock, authenticated: true });
+    expect(await redis.client.pTTL(key as string)).toBeGreaterThan(3_500_000);
+  });
+
+  it("reads a record written before the signed-in flag existed as signed in, so an upgrade signs no one out", async () => {
+    const prefix = `legacy:${randomBytes(4).toString("hex")}:`;
+    let clock = Date.now();
+    const store = createRedisSessionStore({ client: redis.client, prefix, now: () => clock, idleTimeoutMs: 3_600_000, pendingIdleTimeoutMs: 60_000 });
+    const id = newId();
+    await store.create(id, { data: "old", createdAt: clock, authenticated: true });
+    const [key] = await redis.client.keys(`${prefix}*`);
+    await redis.client.hDel(key as string, "a"); // what the previous version wrote: no flag
+    clock += 120_000;
+    expect(await store.get(id)).toMatchObject({ state: "active", session: { data: "old" } });
+  });
+
   it("lets the backstop remove an abandoned session with no help from the store", async () => {
     const prefix = `backstop:${randomBytes(4).toString("hex")}:`;
     const store = createRedisSessionStore({ client: redis.client, prefix, idleTimeoutMs: 50, expirySlackMs: 0 });

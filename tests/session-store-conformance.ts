@@ -7,6 +7,7 @@ import type { SessionStore, StoredSession } from "../src/backend/sessions/types.
 export interface StoreFactoryOptions {
   now: () => number;
   idleTimeoutMs: number;
+  pendingIdleTimeoutMs: number;
   absoluteTimeoutMs: number;
 }
 
@@ -19,12 +20,16 @@ export interface StoreUnderTest {
 }
 
 const IDLE_MS = 60_000;
+const PENDING_IDLE_MS = 10_000;
 const ABSOLUTE_MS = 10 * 60_000;
 const GRACE_MS = 5_000;
 const START = 1_767_225_600_000; // 2026-01-01T00:00:00Z: a realistic epoch, far above 2^31
 
 const newId = (): string => randomBytes(16).toString("base64url");
-const session = (data: string, createdAt = START): StoredSession => ({ data, createdAt });
+/** A signed-in session: the full idle timeout applies. */
+const session = (data: string, createdAt = START): StoredSession => ({ data, createdAt, authenticated: true });
+/** A session that never signed in, as POST /session makes it: the short pending idle timeout applies. */
+const pending = (data: string, createdAt = START): StoredSession => ({ data, createdAt, authenticated: false });
 
 /**
  * The one suite every `SessionStore` passes (memory, Redis, and any future store).
@@ -46,7 +51,7 @@ export function describeSessionStore(name: string, make: (opts: StoreFactoryOpti
 
     beforeEach(async () => {
       clock = START;
-      subject = await make({ now: () => clock, idleTimeoutMs: IDLE_MS, absoluteTimeoutMs: ABSOLUTE_MS });
+      subject = await make({ now: () => clock, idleTimeoutMs: IDLE_MS, pendingIdleTimeoutMs: PENDING_IDLE_MS, absoluteTimeoutMs: ABSOLUTE_MS });
       store = subject.store;
     });
     afterEach(async () => {
@@ -169,6 +174,80 @@ export function describeSessionStore(name: string, make: (opts: StoreFactoryOpti
         expect(await store.get(nextId)).toEqual({ state: "active", session: { data: "x", createdAt: START } });
         advance(IDLE_MS / 2);
         expect(await store.get(nextId)).toEqual({ state: "missing" });
+      });
+    });
+
+    describe("sessions that never signed in", () => {
+      it("expires a session that never signed in after the short pending idle timeout", async () => {
+        const id = newId();
+        await store.create(id, pending(""));
+        advance(PENDING_IDLE_MS - 1);
+        expect((await store.get(id)).state).toBe("active");
+        advance(PENDING_IDLE_MS);
+        expect(await store.get(id)).toEqual({ state: "missing" });
+      });
+
+      it("treats a session created without the flag as not signed in", async () => {
+        const id = newId();
+        await store.create(id, { data: "", createdAt: START });
+        advance(PENDING_IDLE_MS);
+        expect(await store.get(id)).toEqual({ state: "missing" });
+      });
+
+      it("keeps a pending session alive while it is polled (a user in the middle of a device login)", async () => {
+        const id = newId();
+        await store.create(id, pending(""));
+        for (let i = 0; i < 10; i++) {
+          advance(PENDING_IDLE_MS - 1);
+          expect((await store.get(id)).state).toBe("active");
+        }
+      });
+
+      it("gives a session the full idle timeout once a save marks it signed in", async () => {
+        const id = newId();
+        await store.create(id, pending(""));
+        advance(PENDING_IDLE_MS - 1);
+        await store.save(id, session("signed in"));
+        advance(IDLE_MS - 1);
+        expect(await store.get(id)).toMatchObject({ state: "active", session: { data: "signed in" } });
+        advance(IDLE_MS);
+        expect(await store.get(id)).toEqual({ state: "missing" });
+      });
+
+      it("keeps a save without the flag from changing whether the session is signed in", async () => {
+        const [signedIn, waiting] = [newId(), newId()];
+        await store.create(signedIn, session("a"));
+        await store.create(waiting, pending("b"));
+        await store.save(signedIn, { data: "a2", createdAt: START });
+        await store.save(waiting, { data: "b2", createdAt: START });
+        advance(PENDING_IDLE_MS);
+        expect(await store.get(signedIn)).toMatchObject({ state: "active", session: { data: "a2" } });
+        expect(await store.get(waiting)).toEqual({ state: "missing" });
+      });
+
+      it("shortens the idle timeout again when a save marks a session signed out", async () => {
+        const id = newId();
+        await store.create(id, session("in"));
+        await store.save(id, pending("out"));
+        advance(PENDING_IDLE_MS);
+        expect(await store.get(id)).toEqual({ state: "missing" });
+      });
+
+      it("carries the signed-in standing across rotation", async () => {
+        const [a, b, c, d] = [newId(), newId(), newId(), newId()];
+        await store.create(a, session("in"));
+        await store.create(c, pending("waiting"));
+        expect(await store.rotate(a, b, GRACE_MS)).toBe(true);
+        expect(await store.rotate(c, d, GRACE_MS)).toBe(true);
+        advance(PENDING_IDLE_MS);
+        expect((await store.get(b)).state).toBe("active");
+        expect(await store.get(d)).toEqual({ state: "missing" });
+      });
+
+      it("never hands the flag back on get: the sealed data stays the only truth", async () => {
+        const id = newId();
+        await store.create(id, session("x"));
+        expect(await store.get(id)).toEqual({ state: "active", session: { data: "x", createdAt: START } });
       });
     });
 

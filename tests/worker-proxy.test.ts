@@ -103,6 +103,14 @@ describe("Worker proxy in front of a Node backend", () => {
 
   /** Requests to the slow route whose connection closed before it answered. */
   let slowDropped = 0;
+  /** Body bytes the counting routes received, one entry per request, once its body ended or broke off. */
+  const received: number[] = [];
+  const countBody = (req: Parameters<RequestListener>[0]): { bytes: number } => {
+    const count = { bytes: 0 };
+    req.on("data", (chunk: Buffer) => (count.bytes += chunk.byteLength));
+    req.once("close", () => received.push(count.bytes));
+    return count;
+  };
   const testRoutes: Record<string, RequestListener> = {
     "/api/codex/__test/hop": (_req, res) => {
       res.setHeader("connection", "x-hop-secret");
@@ -124,6 +132,16 @@ describe("Worker proxy in front of a Node backend", () => {
         clearTimeout(timer);
         if (!res.writableFinished) slowDropped += 1;
       });
+    },
+    "/api/codex/__test/count": (req, res) => {
+      const count = countBody(req);
+      req.on("end", () => res.end(`received ${count.bytes}`));
+    },
+    "/api/codex/__test/answer-first": (req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("answered;"); // status and first bytes leave before the body is in
+      countBody(req);
+      req.on("end", () => res.end("complete"));
     },
     "/api/codex/__test/echo": (req, res) => {
       const chunks: Buffer[] = [];
@@ -238,20 +256,43 @@ describe("Worker proxy in front of a Node backend", () => {
     });
   });
 
+  /**
+   * Raw bytes to the front over a socket of its own: the status and the whole
+   * answer once the front closes, or status 0 if it has not after `waitMs`.
+   */
+  function rawExchange(front: string, bytes: string, waitMs = 5000): Promise<{ status: number; text: string }> {
+    const { hostname, port } = new URL(front);
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), hostname);
+      let text = "";
+      const done = (status: number) => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve({ status, text });
+      };
+      const timer = setTimeout(() => done(0), waitMs);
+      socket.setEncoding("utf8");
+      socket.on("data", (chunk: string) => (text += chunk));
+      socket.on("error", reject);
+      socket.on("end", () => done(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+      socket.write(bytes);
+    });
+  }
+
+  /** An answer the proxy gave itself: JSON with a stable code, never stored, no word of the backend. */
+  async function expectProxyError(response: Response | undefined, status: number, code: string, pair: Pair): Promise<void> {
+    expect(response?.status).toBe(status);
+    expect(response?.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(response?.headers.get("cache-control")).toBe("no-store");
+    const text = (await response?.text()) ?? "";
+    expect(JSON.parse(text)).toEqual({ ok: false, code, error: expect.any(String) });
+    expect(text).not.toContain(new URL(pair.backend).port);
+  }
+
   describe("paths", () => {
-    /** One raw request line to the front, over a socket of its own: status line and body. */
-    function raw(front: string, target: string): Promise<{ status: number; text: string }> {
-      const { hostname, port } = new URL(front);
-      return new Promise((resolve, reject) => {
-        const socket = connect(Number(port), hostname);
-        let text = "";
-        socket.setEncoding("utf8");
-        socket.on("data", (chunk: string) => (text += chunk));
-        socket.on("error", reject);
-        socket.on("end", () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text }));
-        socket.write(`GET ${target} HTTP/1.1\r\nHost: app.example\r\nOrigin: https://app.example\r\nSec-Fetch-Site: same-origin\r\nConnection: close\r\n\r\n`);
-      });
-    }
+    /** One GET request line to the front: status line and body. */
+    const raw = (front: string, target: string) =>
+      rawExchange(front, `GET ${target} HTTP/1.1\r\nHost: app.example\r\nOrigin: https://app.example\r\nSec-Fetch-Site: same-origin\r\nConnection: close\r\n\r\n`);
 
     it("never lets a path, an absolute-form target or dot segments change the backend's origin", async () => {
       const pair = await startPair();
@@ -280,8 +321,46 @@ describe("Worker proxy in front of a Node backend", () => {
       }
       expect(evil.hits).toEqual([]);
       const reached = pair.seen.map((s) => s.url);
-      expect(reached).toContain(`/api/codex//${evilHost}/x`);
+      expect(reached).not.toContain(`/api/codex//${evilHost}/x`); // an empty segment: answered 404 by the proxy
       expect(reached.every((url) => url.startsWith("/api/codex"))).toBe(true);
+    });
+
+    it("answers 404 NOT_FOUND itself for an encoded slash, dot or backslash, or an empty segment, and forwards none", async () => {
+      const pair = await startPair();
+      const targets = [
+        "/api/codex//status",
+        "/api/codex/run//stream",
+        "/api/codex/run%2fstream",
+        "/api/codex/run%2Fstream",
+        "/api/codex/login%5Cstart",
+        "/api/codex/%2e%2e%2fstatus",
+        "/api/codex/%2E%2e%5cstatus",
+        "/api/codex/status%2e",
+        "/api/codex/x/..%2fstatus",
+      ];
+      for (const target of targets) {
+        const res = await raw(pair.front, target);
+        expect(res.status, target).toBe(404);
+        expect(res.text, target).toMatch(/\r\ncache-control: no-store\r\n/);
+        expect(JSON.parse(res.text.slice(res.text.indexOf("\r\n\r\n") + 4)), target).toEqual({ ok: false, code: "NOT_FOUND", error: "Not found." });
+        await expectProxyError(await pair.proxy(new Request(`https://app.example${target}`)), 404, "NOT_FOUND", pair);
+      }
+      expect(pair.seen).toEqual([]);
+    });
+
+    it("lets the URL parser resolve dot segments and backslashes, so only the canonical route is ever reached", async () => {
+      const pair = await startPair();
+      // Each names /api/codex/status once resolved, as the edge's own routing would see it; or leaves the base path.
+      const targets = ["/api/codex/x/../status", "/api/codex/x/%2e%2E/status", "/api/codex/./status", "/api/codex/%2e/status"];
+      for (const target of targets) expect((await raw(pair.front, target)).status, target).toBe(401);
+      // A raw backslash the Node bridge refuses itself; a runtime's Request turns it into a slash before the proxy sees it.
+      expect((await pair.proxy(new Request("https://app.example/api/codex\\status")))?.status).toBe(401);
+      expect(pair.seen.map((s) => s.url)).toEqual([...targets, "backslash"].map(() => "/api/codex/status"));
+      for (const target of ["/api/codex/.%2e/status", "/api/codex/%2e%2e/status"]) {
+        const res = await raw(pair.front, target);
+        expect(res.text, target).toContain("the app's own route"); // now /api/status: not the proxy's
+      }
+      expect(pair.seen).toHaveLength(targets.length + 1);
     });
 
     it("answers undefined for paths outside the base path, so the Worker's own routes get them", async () => {
@@ -407,6 +486,141 @@ describe("Worker proxy in front of a Node backend", () => {
     });
   });
 
+  describe("client mistakes, answered by the proxy alone", () => {
+    /** A chunked body of these chunk sizes, each made as it is pulled, `delayMs` apart. */
+    function upload(sizes: number[], delayMs = 0): ReadableStream<Uint8Array> {
+      let sent = 0;
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+          if (sent === sizes.length) return controller.close();
+          controller.enqueue(new Uint8Array(sizes[sent]!).fill(0x61));
+          sent += 1;
+        },
+      });
+    }
+    const tenMegabytes = Array.from({ length: 160 }, () => 64 * 1024);
+    const postInit = (body: BodyInit, headers: Record<string, string> = {}) =>
+      ({ method: "POST", body, duplex: "half", headers: { "content-type": "application/json", "sec-fetch-site": "same-origin", ...headers } }) as RequestInit;
+    /** Over the sockets: the test client to the front, the front to the backend. */
+    const post = (url: string, body: BodyInit) => fetch(url, postInit(body));
+    /** The proxy called as a fetch runtime calls it; a Web Request carries Content-Length only when told to. */
+    const postRequest = (path: string, body: BodyInit, headers: Record<string, string> = {}) =>
+      new Request(`https://app.example/api/codex${path}`, postInit(body, headers));
+
+    it("answers 405 METHOD_NOT_ALLOWED with Allow for PUT, DELETE, PATCH, HEAD and made-up methods, and the backend hears nothing", async () => {
+      const pair = await startPair();
+      for (const method of ["PUT", "DELETE", "PATCH", "PROPFIND", "HEAD"]) {
+        const res = await rawExchange(pair.front, `${method} /api/codex/status HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n`);
+        expect(res.status, method).toBe(405);
+        expect(res.text, method).toMatch(/\r\nallow: GET, POST, OPTIONS\r\n/);
+      }
+      for (const method of ["PUT", "DELETE", "PATCH", "PROPFIND", "BREW", "head", "purge"]) {
+        const res = await pair.proxy(new Request("https://app.example/api/codex/session", { method, headers: { "sec-fetch-site": "same-origin" } }));
+        expect(res?.headers.get("allow"), method).toBe("GET, POST, OPTIONS");
+        await expectProxyError(res, 405, "METHOD_NOT_ALLOWED", pair);
+      }
+      expect(pair.seen).toEqual([]);
+    });
+
+    it("answers 405, not 502, for TRACE, TRACK and CONNECT from a runtime whose Request carries them", async () => {
+      const pair = await startPair();
+      for (const method of ["TRACE", "TRACK", "CONNECT"]) {
+        // Node's Request refuses these methods; another runtime's may not, so one is made to carry it.
+        const request = new Request("https://app.example/api/codex/status");
+        Object.defineProperty(request, "method", { value: method });
+        await expectProxyError(await pair.proxy(request), 405, "METHOD_NOT_ALLOWED", pair);
+      }
+      expect(pair.seen).toEqual([]);
+    });
+
+    it("answers a declared Content-Length of 10^12 with 413 at once, reading nothing and forwarding nothing", async () => {
+      const pair = await startPair();
+      for (const target of ["/api/codex/run/stream", "/api/codex/__test/count"]) {
+        const started = Date.now();
+        const res = await rawExchange(
+          pair.front,
+          `POST ${target} HTTP/1.1\r\nHost: app.example\r\nContent-Type: application/json\r\nSec-Fetch-Site: same-origin\r\nContent-Length: 1000000000000\r\n\r\n`,
+          2000,
+        );
+        expect(Date.now() - started, target).toBeLessThan(1000);
+        expect(res.status, target).toBe(413);
+        expect(res.text, target).toContain('"code":"BODY_TOO_LARGE"');
+      }
+      expect(pair.seen).toEqual([]);
+    });
+
+    it("refuses a 10 MB chunked upload with 413 BODY_TOO_LARGE, not 502, and forwards no more than the limit", async () => {
+      const pair = await startPair();
+      const before = received.length;
+      const counted = await post(`${pair.api}/__test/count`, upload(tenMegabytes));
+      await expectProxyError(counted, 413, "BODY_TOO_LARGE", pair);
+      await until(() => received.length === before + 1);
+      expect(received.at(-1)).toBeLessThanOrEqual(64 * 1024);
+
+      // The real run route: 413 from the proxy, or the backend's own 4xx had it answered first; never an outage.
+      const run = await post(`${pair.api}/run/stream`, upload(tenMegabytes));
+      expect(run.status).toBeGreaterThanOrEqual(400);
+      expect(run.status).toBeLessThan(500);
+    });
+
+    it("forwards a body of exactly maxBodyBytes (64 KiB by default) and refuses one byte more, declared or chunked", async () => {
+      const pair = await startPair();
+      const limit = 64 * 1024;
+      expect(await (await post(`${pair.api}/__test/count`, "a".repeat(limit))).text()).toBe(`received ${limit}`);
+      expect(await (await post(`${pair.api}/__test/count`, upload([limit]))).text()).toBe(`received ${limit}`);
+      // One byte more is called as a runtime calls the proxy: the Node bridge may reset a socket whose upload it left unread.
+      const forwarded = pair.seen.length;
+      const declared = { "content-length": String(limit + 1) };
+      await expectProxyError(await pair.proxy(postRequest("/__test/count", "a".repeat(limit + 1), declared)), 413, "BODY_TOO_LARGE", pair);
+      expect(pair.seen).toHaveLength(forwarded); // declared: refused before the backend is contacted
+      await expectProxyError(await pair.proxy(postRequest("/__test/count", upload([limit, 1]))), 413, "BODY_TOO_LARGE", pair);
+
+      const small = await startPair({}, { maxBodyBytes: 10 });
+      expect(await (await post(`${small.api}/__test/echo`, "0123456789")).text()).toBe("0123456789");
+      await expectProxyError(await small.proxy(postRequest("/__test/echo", "0123456789x", { "content-length": "11" })), 413, "BODY_TOO_LARGE", small);
+    });
+
+    it("cuts an upload that passes the limit after the backend has answered, so the client sees a broken answer", async () => {
+      const pair = await startPair({}, { maxBodyBytes: 4096 });
+      const before = received.length;
+      // Called as a runtime calls it: the Node bridge of these tests stops reading an upload once the answer has begun.
+      const res = (await pair.proxy(postRequest("/__test/answer-first", upload(Array.from({ length: 16 }, () => 1024), 10))))!;
+      expect(res.status).toBe(200); // the backend's answer had begun
+      await expect(res.text()).rejects.toThrow();
+      await until(() => received.length === before + 1);
+      expect(received.at(-1)).toBeLessThanOrEqual(4096);
+    });
+
+    it("answers 408 BODY_TIMEOUT, not a hang or a 504, to a declared body that never comes or one that trickles too long", async () => {
+      const pair = await startPair({}, { bodyTimeoutMs: 300 });
+      const started = Date.now();
+      // Undici sends nothing to the backend before the first body byte: without this timer the hop waits for the 504.
+      const silent = await rawExchange(
+        pair.front,
+        `POST /api/codex/__test/count HTTP/1.1\r\nHost: app.example\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n`,
+        3000,
+      );
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(silent.status).toBe(408);
+      expect(silent.text).toContain('"code":"BODY_TIMEOUT"');
+
+      const before = received.length;
+      const trickled = await pair.proxy(postRequest("/__test/count", upload(Array.from({ length: 20 }, () => 10), 100)));
+      await expectProxyError(trickled, 408, "BODY_TIMEOUT", pair);
+      await until(() => received.length === before + 1); // the backend's request was cut, not left open
+      expect(received.at(-1)).toBeLessThan(200);
+    });
+
+    it("answers 400 BAD_REQUEST for a Content-Length that is not one number, and forwards nothing", async () => {
+      const pair = await startPair();
+      for (const value of ["abc", "5, 5", "-1", "0x10", "1e3", "5.0", "+5"]) {
+        await expectProxyError(await pair.proxy(postRequest("/run/stream", "hello", { "content-length": value })), 400, "BAD_REQUEST", pair);
+      }
+      expect(pair.seen).toEqual([]);
+    });
+  });
+
   describe("a backend that fails", () => {
     it("answers 502 UPSTREAM_UNAVAILABLE when the backend is down, with no detail", async () => {
       const gone = await listen(() => undefined);
@@ -453,6 +667,12 @@ describe("Worker proxy in front of a Node backend", () => {
       }
       expect(() => createCodexProxy({ backend: "https://x.example", basePath: "api" })).toThrow(TypeError);
       expect(() => createCodexProxy({ backend: "https://x.example", timeoutMs: 0 })).toThrow(TypeError);
+      for (const maxBodyBytes of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+        expect(() => createCodexProxy({ backend: "https://x.example", maxBodyBytes }), String(maxBodyBytes)).toThrow(TypeError);
+      }
+      for (const bodyTimeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+        expect(() => createCodexProxy({ backend: "https://x.example", bodyTimeoutMs }), String(bodyTimeoutMs)).toThrow(TypeError);
+      }
     });
   });
 });

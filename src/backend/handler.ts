@@ -6,7 +6,7 @@ import { isCanonicalPath, pathOfTarget } from "./canonical-path.js";
 import { isCsrfSafe } from "./csrf.js";
 import { errorMessage } from "./error-message.js";
 import { CodexError } from "./errors.js";
-import { clientIpOf, createRateLimits } from "./limits.js";
+import { clientIpOf, createRateLimits, warnNoClientIp } from "./limits.js";
 import { RunLocks } from "./run-locks.js";
 import { resolveOptions, type CodexHandlerOptions } from "./options.js";
 import { errorReply } from "./replies.js";
@@ -37,6 +37,10 @@ export type CodexHandler = (request: Request, info?: CodexRequestInfo) => Promis
 
 type Method = "GET" | "POST";
 type Route = { name: RouteName; method: Method; run: (deps: RouteDeps, call: RouteCall) => Promise<Reply> };
+
+const NO_CLIENT_IP =
+  "codex-auth: no client IP for this request, so per-IP rate limits were skipped. Pass { clientIp } from your adapter, " +
+  "or set trustProxy (the number of proxies you control) so the handler reads X-Forwarded-For.";
 
 const TABLE: ReadonlyArray<readonly [string, Route]> = [
   [ROUTES.session, { name: "session", method: "POST", run: postSession }],
@@ -70,13 +74,13 @@ export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
     emit: () => undefined,
   };
 
-  let warnedNoIp = false;
+  let warnedNoIp = options.rateLimits === false;
   return async (request, info) => {
     const origin = request.headers.get("origin");
     const clientIp = clientIpOf(request, info, opts.trustProxy);
-    if (clientIp === undefined && !warnedNoIp && options.rateLimits !== false) {
+    if (clientIp === undefined && !warnedNoIp) {
       warnedNoIp = true;
-      log.warn("no client IP given to the codex handler: per-IP rate limits are skipped (pass { clientIp } from your adapter)");
+      warnNoClientIp(options, NO_CLIENT_IP);
     }
     const call: RouteCall = { request, clientIp };
     // Without an onEvent hook, audit events (and their SHA-256 tags) cost nothing.

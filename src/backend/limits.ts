@@ -1,7 +1,12 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { safeLogger, type CodexLogger } from "./audit.js";
+import { ipRateKey } from "./ip-key.js";
 import type { RateLimitOptions, RateLimitRule } from "./options.js";
 
 export type LimitName = "sessionCreatePerIp" | "loginStartPerSession" | "loginStartPerIp" | "runPerSession" | "runPerIp";
+
+/** The limits keyed on the client's address: they count per IPv4 address and per IPv6 /64. */
+const PER_IP: ReadonlySet<LimitName> = new Set(["sessionCreatePerIp", "loginStartPerIp", "runPerIp"]);
 
 const DEFAULTS: Record<LimitName, RateLimitRule> = {
   sessionCreatePerIp: { points: 60, durationSec: 60 },
@@ -15,8 +20,11 @@ const DEFAULTS: Record<LimitName, RateLimitRule> = {
 export type LimitVerdict = { ok: true } | { ok: false; retryAfterSec: number; limit: LimitName };
 
 export interface RateLimits {
-  /** Consumes one point from each named limit for its key; refuses on the first one exhausted. */
-  /** Checks whose key is undefined (no client IP known) are skipped. */
+  /**
+   * Consumes one point from each named limit for its key; refuses on the first one exhausted.
+   * Per-IP limits count an IPv6 client by its /64 (see ipRateKey). Checks whose key is
+   * undefined (no client IP known) are skipped.
+   */
   consume(checks: ReadonlyArray<readonly [LimitName, string | undefined]>): Promise<LimitVerdict>;
 }
 
@@ -43,7 +51,7 @@ export function createRateLimits(options: false | RateLimitOptions | undefined):
         if (key === undefined) continue;
         const limiter = limiters.get(name) as RateLimiterAbstract;
         try {
-          await limiter.consume(key, 1);
+          await limiter.consume(PER_IP.has(name) ? ipRateKey(key) : key, 1);
         } catch (rejection) {
           // rate-limiter-flexible rejects with a RateLimiterRes when exhausted, with an Error when its store fails.
           if (rejection instanceof RateLimiterRes) {
@@ -80,4 +88,22 @@ export function clientIpOf(request: Request, info: { clientIp?: string } | undef
   }
   const peer = info?.clientIp;
   return typeof peer === "string" && peer !== "" ? peer.slice(0, 64) : undefined;
+}
+
+// Options objects already warned about: one warning per handler setup, even when an adapter and the handler both notice.
+const warnedAbout = new WeakSet<object>();
+
+/**
+ * Says, once per options object, that per-IP rate limits cannot apply: through
+ * `logger.warn` when the logger has one, otherwise console.warn, because a
+ * silently skipped limit is how a deployment ends up with none.
+ *
+ * @example
+ * warnNoClientIp(options, "codex-auth: no client IP …");
+ */
+export function warnNoClientIp(options: { logger?: CodexLogger }, message: string): void {
+  if (warnedAbout.has(options)) return;
+  warnedAbout.add(options);
+  if (typeof options.logger?.warn === "function") safeLogger(options.logger).warn(message);
+  else console.warn(message);
 }

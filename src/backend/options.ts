@@ -15,7 +15,7 @@ export interface RateLimitRule {
 
 /** Built-in rate limits; `false` turns them all off (e.g. behind your own limiter). */
 export interface RateLimitOptions {
-  /** New sessions per client IP (reused sessions do not count). Default 60 / 60 s. */
+  /** New sessions per client IP (reused sessions do not count); an IPv6 client counts by its /64. Default 60 / 60 s. */
   sessionCreatePerIp?: RateLimitRule;
   /** Default 10 / 60 s. */
   loginStartPerSession?: RateLimitRule;
@@ -69,7 +69,10 @@ export interface CodexHandlerOptions {
   };
   /** Exact origins (scheme://host[:port]) allowed to call cross-origin with credentials. */
   allowedOrigins?: readonly string[];
-  /** Default: a process-local memory store (a restart signs everyone out). */
+  /**
+   * Default: a process-local memory store of at most 10,000 sessions (a restart
+   * signs everyone out); for other limits pass `createMemorySessionStore({ maxSessions, now })`.
+   */
   sessionStore?: SessionStore;
   /** Key for sealing session data at rest; default: derived from cookieSecret with HKDF. */
   sealKey?: string | Uint8Array;

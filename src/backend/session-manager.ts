@@ -73,7 +73,7 @@ export class SessionManager {
   async create(): Promise<{ session: ActiveSession; setCookie: string }> {
     const id = newSessionId();
     const createdAt = this.#opts.now();
-    await this.#opts.store.create(id, { data: "", createdAt });
+    await this.#opts.store.create(id, { data: "", createdAt, authenticated: false });
     const session: ActiveSession = { id, handle: handleFromId(id), authenticated: false, data: {}, createdAt, snapshot: EMPTY, sealed: "", pinned: false };
     return { session, setCookie: this.setCookieFor(id) };
   }
@@ -90,7 +90,8 @@ export class SessionManager {
     const text = payloadText(session);
     if (!force && text === session.snapshot) return;
     const sealed = this.#opts.sealer.sealTextSync(text);
-    await this.#opts.store.save(session.id, { data: sealed, createdAt: session.createdAt });
+    // The flag lets the store give a session that never signed in a short life and evict it first.
+    await this.#opts.store.save(session.id, { data: sealed, createdAt: session.createdAt, authenticated: session.authenticated });
     this.#opts.sealer.forget(session.sealed); // the old version's opened copy is not kept past its replacement
     session.snapshot = text;
     session.sealed = sealed;

@@ -7,12 +7,11 @@ import { AGAIN, FAIL, poll, STOP, type ProbeResult } from "./poller.js";
 import { INITIAL_STATE, reduceCodexState, type CodexAction } from "./reducer.js";
 import { runStream } from "./run.js";
 import type { CodexClient, CodexClientConfig, CodexState } from "./types.js";
+import { hasDeviceCode, isLoginAlreadyAuthenticated, isStatusAuthenticated, isStatusPending } from "./wire.js";
 
-// Server bodies arrive as unknown and are checked where used; the wire types live in contract.ts.
-type Body = Record<string, any> | null;
-
-const OUT: CodexAction = { status: "loggedOut" };
+const SIGNED_OUT: CodexAction = { status: "loggedOut" };
 const IDLE: CodexAction = { status: "idle" };
+const SEVEN_DAYS_MS = 7 * 24 * 60 * 60 * 1000;
 
 /**
  * The framework-free browser client: login, polling, resume, logout and runs.
@@ -23,125 +22,162 @@ const IDLE: CodexAction = { status: "idle" };
  * codex.start();
  * button.onclick = () => codex.login(); // opens the popup synchronously
  */
-export function createCodexClient(c: CodexClientConfig = {}): CodexClient {
-  // The clock is Date.now: tests fake it with the timers, and the bundle stays small.
+export function createCodexClient(config: CodexClientConfig = {}): CodexClient {
+  // The clock is Date.now: tests fake it with their timers.
   const now = Date.now;
-  const st = c.storage === undefined ? defaultStorage() : c.storage;
-  const m = readMarker(st, now(), c.resumeMaxAgeMs ?? 6048e5);
+  const storage = config.storage === undefined ? defaultStorage() : config.storage;
+  // "/api/codex/" and "/api/codex" name the same mount point; routes start with "/".
+  const basePath = (config.basePath ?? DEFAULT_BASE_PATH).replace(/\/+$/, "");
+  const marker = readMarker(storage, now(), config.resumeMaxAgeMs ?? SEVEN_DAYS_MS);
   const listeners = new Set<() => void>();
   // A fresh marker starts the client in `resuming`: the first paint shows no login button.
-  let state: CodexState = m ? reduceCodexState(INITIAL_STATE, { status: "resuming", account: m.account ?? null }) : INITIAL_STATE;
-  let gen = 0, popup: Window | null = null, stopPoll = () => {};
+  let state: CodexState = marker
+    ? reduceCodexState(INITIAL_STATE, { status: "resuming", account: marker.account ?? null })
+    : INITIAL_STATE;
+  // Bumped whenever the current flow ends, so answers of an older flow are ignored.
+  let generation = 0;
+  let popup: Window | null = null;
+  let stopPolling = () => {};
 
-  const dispatch = (a: CodexAction) => {
-    const n = reduceCodexState(state, a);
-    if (n != state) (state = n), listeners.forEach((f) => f());
-  };
-  const call = (n: RouteName, body?: object, signal?: AbortSignal) =>
-    (c.fetch ?? fetch)(c.endpoints?.[n] ?? (c.basePath ?? DEFAULT_BASE_PATH) + ROUTES[n], {
-      method: body && "POST", // GET otherwise
-      credentials: c.credentials ?? "same-origin",
-      headers: body && { "content-type": "application/json" },
-      body: body && JSON.stringify(body),
+  function dispatch(action: CodexAction): void {
+    const nextState = reduceCodexState(state, action);
+    if (nextState === state) return;
+    state = nextState;
+    listeners.forEach((listener) => listener());
+  }
+
+  // A request with a body is a POST of JSON; without one, a GET.
+  function request(route: RouteName, body?: object, signal?: AbortSignal): Promise<Response> {
+    return (config.fetch ?? fetch)(config.endpoints?.[route] ?? basePath + ROUTES[route], {
+      method: body ? "POST" : "GET",
+      credentials: config.credentials ?? "same-origin",
+      headers: body ? { "content-type": "application/json" } : undefined,
+      body: body ? JSON.stringify(body) : undefined,
       signal,
     });
-  const json = (r: Response): Promise<Body> => r.json().catch(() => null);
+  }
+
+  // A body that is not JSON (a proxy's HTML page) reads as undefined.
+  const readJson = (response: Response): Promise<unknown> => response.json().catch(() => undefined);
 
   // Ends whatever was in flight (poll, popup, stale answers), then moves the state;
   // the marker follows: written when signed in, removed when out, kept on errors.
-  const end = (a: CodexAction) => {
-    gen++;
-    stopPoll();
+  function finish(action: CodexAction): void {
+    generation++;
+    stopPolling();
     closePopup(popup);
     popup = null;
-    dispatch(a);
-    const s = state.status;
-    if (s != "error") writeMarker(st, now(), s == "authenticated" ? (c.persistAccount ? state.account : null) : undefined);
-  };
-  const fail = (code: ErrorCode, b?: Body) => end({ status: "error", error: toError(b, code) });
+    dispatch(action);
+    if (state.status === "error") return;
+    const signedIn = state.status === "authenticated";
+    writeMarker(storage, now(), signedIn ? (config.persistAccount ? state.account : null) : undefined);
+  }
+
+  function fail(code: ErrorCode, body?: unknown): void {
+    finish({ status: "error", error: toError(body, code) });
+  }
 
   // One /status probe. Only a 401 signs out; a 409 (another tab rotated the session) polls
   // again; 429, 5xx and non-JSON answers are transient and back off.
-  const probe = (g: number, login: boolean) => async (): Promise<ProbeResult> => {
-    const r = await call("status");
-    const b = await json(r);
-    const s = r.status;
-    if (g != gen) return STOP;
-    if (b?.account) end({ status: "authenticated", account: b.account });
-    else if (s == 401) end(OUT);
-    else if (s == 409 || (login && b?.status == "pending")) return AGAIN;
-    else if (s > 428 || !b) return FAIL;
-    // The login ended without success (expired, denied), or a resumed session is not signed in.
-    else login ? fail("LOGIN_EXPIRED", b) : end(IDLE);
-    return STOP;
-  };
-  const pollStatus = (login: boolean, deadline = Infinity) => {
-    const ms = c.pollIntervalMs ?? 3000;
-    stopPoll();
-    stopPoll = poll(probe(gen, login), ms, login ? ms : 0, deadline, fail);
-  };
+  function statusProbe(probeGeneration: number, waitingForLogin: boolean) {
+    return async (): Promise<ProbeResult> => {
+      const response = await request("status");
+      const body = await readJson(response);
+      if (probeGeneration !== generation) return STOP;
+      if (isStatusAuthenticated(body)) finish({ status: "authenticated", account: body.account });
+      else if (response.status === 401) finish(SIGNED_OUT);
+      else if (response.status === 409 || (waitingForLogin && isStatusPending(body))) return AGAIN;
+      // No JSON at all is a proxy's page or a cut connection, as transient as a 5xx.
+      else if (response.status >= 429 || !body) return FAIL;
+      // The login ended without success (expired, denied), or a resumed session is not signed in.
+      else if (waitingForLogin) fail("LOGIN_EXPIRED", body);
+      else finish(IDLE);
+      return STOP;
+    };
+  }
+
+  function pollStatus(waitingForLogin: boolean, deadline = Infinity): void {
+    const intervalMs = config.pollIntervalMs ?? 3000;
+    stopPolling();
+    // A resumed session is checked at once; a new code cannot be approved that fast.
+    const firstDelayMs = waitingForLogin ? intervalMs : 0;
+    stopPolling = poll(statusProbe(generation, waitingForLogin), intervalMs, firstDelayMs, deadline, fail);
+  }
 
   return {
     getState: () => state,
-    subscribe: (f) => (listeners.add(f), () => listeners.delete(f)),
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async login(usePopup = true) {
-      if (state.status == "connecting") return;
+      if (state.status === "connecting") return;
       closePopup(popup);
       // Synchronous and first: a popup opened after an await is blocked by browsers.
-      const w = (popup = usePopup ? openLoginPopup() : null);
-      stopPoll();
-      const g = ++gen;
+      const loginPopup = usePopup ? openLoginPopup() : null;
+      popup = loginPopup;
+      stopPolling();
+      const loginGeneration = ++generation;
       dispatch({ status: "connecting" });
+      let response: Response;
+      let body: unknown;
+      // Only the requests are in the try: an exception from the app's own listener is not a network failure.
       try {
-        let r = await call("session", {});
-        if (r.ok) r = await call("loginStart", {});
-        const b = await json(r);
-        if (g != gen) return;
-        // Already signed in: /status tells the account.
-        if (b?.loggedIn) return pollStatus(false);
-        const { loginUrl: u, userCode, expiresAt } = b ?? {};
-        // Error bodies carry their code (DEVICE_AUTH_NOT_ENABLED, RATE_LIMITED...); a shapeless one is BAD_RESPONSE.
-        if (!r.ok || typeof userCode != "string" || !(expiresAt > 0)) return fail("BAD_RESPONSE", b);
-        // A missing or non-string loginUrl fails to parse, so it is refused here too.
-        if (!isAllowedLoginUrl(u, c.allowedLoginHosts, c.allowedLoginOrigins)) return fail("INVALID_LOGIN_URL");
-        // A popup closed by the user counts as blocked: the UI then offers the link.
-        let popupBlocked = !w || w.closed;
-        try {
-          w!.location.replace(u);
-        } catch {
-          popupBlocked = true;
-        }
-        dispatch({ status: "waitingForLogin", userCode, loginUrl: u, expiresAt, popupBlocked });
-        pollStatus(true, expiresAt);
+        response = await request("session", {});
+        if (response.ok) response = await request("loginStart", {});
+        body = await readJson(response);
       } catch {
-        g == gen && fail("NETWORK");
+        if (loginGeneration === generation) fail("NETWORK");
+        return;
       }
+      if (loginGeneration !== generation) return;
+      // Already signed in: /status tells the account.
+      if (response.ok && isLoginAlreadyAuthenticated(body)) return pollStatus(false);
+      // Error bodies carry their code (DEVICE_AUTH_NOT_ENABLED, RATE_LIMITED...); a shapeless one is BAD_RESPONSE.
+      if (!response.ok || !hasDeviceCode(body)) return fail("BAD_RESPONSE", body);
+      const { loginUrl, userCode, expiresAt } = body;
+      const allowed = typeof loginUrl === "string" && isAllowedLoginUrl(loginUrl, config.allowedLoginHosts, config.allowedLoginOrigins);
+      if (!allowed) return fail("INVALID_LOGIN_URL");
+      // A popup closed by the user counts as blocked: the UI then offers the link.
+      let popupBlocked = !loginPopup || loginPopup.closed;
+      try {
+        loginPopup!.location.replace(loginUrl);
+      } catch {
+        popupBlocked = true;
+      }
+      dispatch({ status: "waitingForLogin", userCode, loginUrl, expiresAt, popupBlocked });
+      pollStatus(true, expiresAt);
     },
     // The reducer keeps a signed-in session signed in.
-    cancelLogin: () => end(IDLE),
+    cancelLogin: () => finish(IDLE),
     async logout() {
-      gen++;
-      stopPoll();
+      generation++;
+      stopPolling();
+      let response: Response;
       try {
-        let r = await call("logout", {});
+        response = await request("logout", {});
         // 409: another request rotated the session this instant; the browser now holds the new cookie.
-        if (r.status == 409) r = await call("logout", {});
-        // 401: the session was already gone, which is what logging out wants.
-        r.ok || r.status == 401 ? end(OUT) : fail("BAD_RESPONSE", await json(r));
+        if (response.status === 409) response = await request("logout", {});
       } catch {
-        fail("NETWORK");
+        return fail("NETWORK");
       }
+      // 401: the session was already gone, which is what logging out wants.
+      if (response.ok || response.status === 401) finish(SIGNED_OUT);
+      else fail("BAD_RESPONSE", await readJson(response));
     },
-    run: (prompt, h = {}) => runStream((body, signal) => call("runStream", body, signal), prompt, h, () => end(OUT)),
+    run: (prompt, handlers = {}) =>
+      runStream((body, signal) => request("runStream", body, signal), prompt, handlers, () => finish(SIGNED_OUT)),
     start() {
-      // Another tab signed out: its marker removal (or a storage clear) reaches this tab.
-      const onStorage = (e: StorageEvent) =>
-        (e.key ?? MARKER_KEY) == MARKER_KEY && !e.newValue && state.status == "authenticated" && end(OUT);
+      // Another tab signed out: its marker removal (or a storage clear, whose key is null) reaches this tab.
+      const onStorage = (event: StorageEvent) => {
+        const markerRemoved = (event.key ?? MARKER_KEY) === MARKER_KEY && !event.newValue;
+        if (markerRemoved && state.status === "authenticated") finish(SIGNED_OUT);
+      };
       addEventListener("storage", onStorage);
-      if (state.status == "resuming") pollStatus(false);
+      if (state.status === "resuming") pollStatus(false);
       return () => {
         removeEventListener("storage", onStorage);
-        stopPoll();
+        stopPolling();
       };
     },
   };

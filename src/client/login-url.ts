@@ -1,4 +1,5 @@
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+/** Hosts that only ever mean this machine. */
+const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
 /**
  * Whether the popup may navigate to `raw`: https on an exact allowed host
@@ -13,16 +14,17 @@ export function isAllowedLoginUrl(
   origins: readonly string[] = [],
 ): boolean {
   try {
-    const u = new URL(raw);
+    const url = new URL(raw);
     return (
       // userinfo is how `https://auth.openai.com@evil.test` fools a prefix check.
-      !u.username &&
-      !u.password &&
-      ((u.protocol == "https:" && !u.port && hosts.includes(u.hostname)) ||
+      !url.username &&
+      !url.password &&
+      ((url.protocol === "https:" && !url.port && hosts.includes(url.hostname)) ||
         // An exact listed origin fixes the scheme and port; only loopback hosts qualify.
-        (LOOPBACK.test(u.hostname) && origins.includes(u.origin)))
+        (LOOPBACK_HOST.test(url.hostname) && origins.includes(url.origin)))
     );
   } catch {
+    // Not a URL at all.
     return false;
   }
 }

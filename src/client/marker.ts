@@ -11,7 +11,11 @@ export interface Marker {
 /** Storage key of the marker (one per origin). */
 export const MARKER_KEY = "codex-auth";
 
-/** The default storage, or null where there is none (SSR) or it throws (blocked cookies). */
+/**
+ * The default storage, or null where there is none (server-side rendering) or
+ * where reading it throws (cookies blocked).
+ * @example const storage = defaultStorage(); // localStorage in a browser
+ */
 export function defaultStorage(): MarkerStorage | null {
   try {
     return localStorage;
@@ -21,27 +25,34 @@ export function defaultStorage(): MarkerStorage | null {
 }
 
 /**
- * Reads a fresh marker; an old, future-dated, corrupt or unreadable one counts as none and is removed.
- * @example readMarker(localStorage, Date.now(), 7 * 864e5)
+ * Reads a fresh marker; an old, future-dated, corrupt or unreadable one counts
+ * as none and is removed.
+ * @example readMarker(localStorage, Date.now(), 7 * 24 * 60 * 60 * 1000)
  */
-export function readMarker(st: MarkerStorage | null, now: number, maxAge: number): Marker | null {
+export function readMarker(storage: MarkerStorage | null, now: number, maxAgeMs: number): Marker | null {
   try {
-    const m = JSON.parse(st!.getItem(MARKER_KEY)!) as Marker | null;
-    // A non-numeric savedAt makes both comparisons false.
-    if (m?.loggedIn && now - m.savedAt <= maxAge && m.savedAt <= now) return m;
-  } catch {}
-  writeMarker(st, now);
+    // Storage may hold anything: null storage, a missing key and bad JSON all throw or yield null here.
+    const marker = JSON.parse(storage!.getItem(MARKER_KEY)!) as Marker | null;
+    // A savedAt that is not numeric compares as NaN: false both times.
+    if (marker?.loggedIn === true && now - marker.savedAt <= maxAgeMs && marker.savedAt <= now) return marker;
+  } catch {
+    // Unreadable: treated as no marker below.
+  }
+  writeMarker(storage, now);
   return null;
 }
 
 /**
- * Writes the marker (the account only when given), or removes it when `account`
- * is undefined. Storage failures are ignored: the marker is a hint, `/status` decides.
+ * Writes the marker (with the account only when one is given), or removes it
+ * when `account` is undefined. Storage failures are ignored: the marker is a
+ * hint, `/status` decides.
+ * @example writeMarker(localStorage, Date.now(), null) // signed in, no account kept
  */
-export function writeMarker(st: MarkerStorage | null, savedAt: number, account?: Account | null): void {
+export function writeMarker(storage: MarkerStorage | null, savedAt: number, account?: Account | null): void {
   try {
-    account === undefined
-      ? st!.removeItem(MARKER_KEY)
-      : st!.setItem(MARKER_KEY, JSON.stringify({ loggedIn: true, savedAt, account: account ?? undefined }));
-  } catch {}
+    if (account === undefined) storage!.removeItem(MARKER_KEY);
+    else storage!.setItem(MARKER_KEY, JSON.stringify({ loggedIn: true, savedAt, account: account ?? undefined }));
+  } catch {
+    // Full, blocked or absent storage: the client works without the marker.
+  }
 }

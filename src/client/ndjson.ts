@@ -1,32 +1,52 @@
+/** A line longer than this (in characters) is dropped whole: 1 MiB. */
+const MAX_LINE_LENGTH = 1024 * 1024;
+
 /**
  * Reads a stream of newline-delimited JSON incrementally, yielding each value
  * as soon as its line is complete. CRLF is fine, blank and malformed lines are
- * skipped, a line longer than `maxLine` characters is dropped whole, and a last
- * line without a newline still counts. Stopping the loop cancels the stream.
- * @example for await (const ev of readNdjson(res.body!)) console.log(ev);
+ * skipped, a line longer than `maxLineLength` characters is dropped whole, and
+ * a last line without a newline still counts. A stream that fails (a cut
+ * connection, an abort) simply ends: the caller tells a complete answer by its
+ * own final event. Stopping the loop cancels the stream.
+ * @example for await (const value of readNdjson(response.body!)) console.log(value);
  */
-export async function* readNdjson(body: ReadableStream<Uint8Array>, maxLine = 1 << 20): AsyncGenerator<unknown> {
-  const rd = body.getReader();
-  const dec = new TextDecoder();
-  let buf = "", skip = false, done: boolean | undefined;
+export async function* readNdjson(body: ReadableStream<Uint8Array>, maxLineLength = MAX_LINE_LENGTH): AsyncGenerator<unknown> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let pending = "";
+  // True while the rest of a line already dropped for being too long is still arriving.
+  let skippingLongLine = false;
+  let finished = false;
   try {
-    while (!done) {
-      const chunk = await rd.read();
-      done = chunk.done;
-      const lines = (buf + dec.decode(chunk.value, { stream: !done })).split("\n");
-      buf = done ? "" : lines.pop()!;
-      for (const l of lines) {
-        // `skip`: this is the tail of a line already dropped for being too long.
-        // JSON whitespace includes \r, so a CRLF line parses as is.
-        if (!skip && l.length <= maxLine)
-          try {
-            yield JSON.parse(l);
-          } catch {}
-        skip = false;
+    while (!finished) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch {
+        // A cut connection or an abort ends the values here, and an unfinished line is dropped.
+        return;
       }
-      if (buf.length > maxLine) (buf = ""), (skip = true);
+      finished = chunk.done;
+      const lines = (pending + decoder.decode(chunk.value, { stream: !finished })).split("\n");
+      // The last piece is an unfinished line, unless the stream has ended.
+      pending = finished ? "" : lines.pop()!;
+      for (const line of lines) {
+        // JSON whitespace includes \r, so a CRLF line parses as is.
+        if (!skippingLongLine && line.length <= maxLineLength) {
+          try {
+            yield JSON.parse(line);
+          } catch {
+            // A malformed line is skipped; the stream goes on.
+          }
+        }
+        skippingLongLine = false;
+      }
+      if (pending.length > maxLineLength) {
+        pending = "";
+        skippingLongLine = true;
+      }
     }
   } finally {
-    rd.cancel().catch(() => {});
+    reader.cancel().catch(() => {});
   }
 }

@@ -4,23 +4,26 @@ export const HOLDING_TEXT = "Opening ChatGPT login…";
 /**
  * Opens a blank login popup; must run synchronously inside the click handler.
  * Returns null when the browser blocked it.
- * @example const w = openLoginPopup(); // in onClick, before any await
+ * @example const popup = openLoginPopup(); // in onClick, before any await
  */
 export function openLoginPopup(): Window | null {
-  let w: Window | null = null;
+  let popup: Window | null = null;
   try {
-    w = open("", "_blank", "popup");
+    popup = open("", "_blank", "popup");
     // textContent, not HTML: the holding screen has no markup to inject into.
-    w!.document.body.textContent = HOLDING_TEXT;
+    popup!.document.body.textContent = HOLDING_TEXT;
     // The login page must not be able to reach back into this tab.
-    w!.opener = null;
+    popup!.opener = null;
   } catch {
     // A throwing opener means blocked; a half-initialised popup is still a popup.
   }
-  return w;
+  return popup;
 }
 
-/** Closes the popup if it is still ours to close. */
-export function closePopup(w: Window | null): void {
-  w?.close();
+/**
+ * Closes the popup if there is one.
+ * @example closePopup(popup);
+ */
+export function closePopup(popup: Window | null): void {
+  popup?.close();
 }

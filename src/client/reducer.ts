@@ -30,12 +30,12 @@ export const INITIAL_STATE: CodexState = {
  * that applies yields a new object even when it repeats (cheap, and simple).
  * @example reduceCodexState(INITIAL_STATE, { status: "connecting" }).status // "connecting"
  */
-export function reduceCodexState(s: CodexState, a: CodexAction): CodexState {
-  const from = s.status, to = a.status;
-  const ignored =
-    // A code only makes sense for the login that asked for it.
-    (to == "waitingForLogin" && from != "connecting") ||
-    // Cancelling a login never signs out a session that is already in.
-    (to == "idle" && from == "authenticated");
-  return ignored ? s : { ...INITIAL_STATE, ...a };
+export function reduceCodexState(state: CodexState, action: CodexAction): CodexState {
+  const from = state.status;
+  const to = action.status;
+  // A code only makes sense for the login that asked for it.
+  if (to === "waitingForLogin" && from !== "connecting") return state;
+  // Cancelling a login never signs out a session that is already in.
+  if (to === "idle" && from === "authenticated") return state;
+  return { ...INITIAL_STATE, ...action };
 }

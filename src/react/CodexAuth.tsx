@@ -2,11 +2,15 @@ import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } fr
 import type { CodexClientError, RunHandle } from "../client/types.js";
 import { DEFAULT_LABELS, type CodexAuthLabels } from "./labels.js";
 import { CSS } from "./styles.js";
-import { useCodexAuth, type CodexAuthApi as Auth, type CodexAuthOptions } from "./use-codex-auth.js";
+import { useCodexAuth, type CodexAuthApi, type CodexAuthOptions } from "./use-codex-auth.js";
 
+/**
+ * Props of {@link CodexAuth}: the hook's options plus how to render.
+ * @example <CodexAuth basePath="/api/codex" labels={{ login: "Sign in with ChatGPT" }} />
+ */
 export interface CodexAuthProps extends CodexAuthOptions {
   /** Headless mode: render only what this returns. */
-  children?: (auth: Auth) => ReactNode;
+  children?: (auth: CodexAuthApi) => ReactNode;
   /** Overrides of any visible string of the default UI. */
   labels?: Partial<CodexAuthLabels>;
   className?: string;
@@ -14,15 +18,16 @@ export interface CodexAuthProps extends CodexAuthOptions {
 
 /**
  * "Login with ChatGPT" with an accessible default UI, or headless with a function child.
- * @example <CodexAuth basePath="/api/codex" onAuthenticated={(a) => console.log(a.email)} />
+ * @example <CodexAuth basePath="/api/codex" onAuthenticated={(account) => console.log(account.email)} />
  * @example <CodexAuth>{(auth) => <button onClick={() => auth.login()}>{auth.status}</button>}</CodexAuth>
  */
 export function CodexAuth({ children, labels, className, ...options }: CodexAuthProps) {
   const auth = useCodexAuth(options);
-  return children ? children(auth) : <DefaultUI a={auth} l={{ ...DEFAULT_LABELS, ...labels }} className={className} />;
+  if (children) return children(auth);
+  return <DefaultUI auth={auth} labels={{ ...DEFAULT_LABELS, ...labels }} className={className} />;
 }
 
-function DefaultUI({ a, l, className }: { a: Auth; l: CodexAuthLabels; className?: string }) {
+function DefaultUI({ auth, labels, className }: { auth: CodexAuthApi; labels: CodexAuthLabels; className?: string }) {
   const [copied, setCopied] = useState(false);
   const [now, setNow] = useState(Date.now);
   const [prompt, setPrompt] = useState("");
@@ -30,99 +35,122 @@ function DefaultUI({ a, l, className }: { a: Auth; l: CodexAuthLabels; className
   const [runError, setRunError] = useState<CodexClientError | null>(null);
   const [running, setRunning] = useState<RunHandle | null>(null);
   const root = useRef<HTMLDivElement>(null);
-  const shown = useRef(a.status);
-  const id = useId();
-  const s = a.status;
-  // Server text is only ever rendered as a text node: React escapes it.
-  const say = (e: CodexClientError) =>
-    (l[e.code as keyof CodexAuthLabels] ?? e.message) +
-    (e.resetsAt ? ` ${l.resetsAt} ${new Date(e.resetsAt).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}.` : "");
-  const left = Math.max(0, (a.expiresAt ?? 0) - now) / 1e3;
+  const shownStatus = useRef(auth.status);
+  const promptId = useId();
+  const status = auth.status;
+  const secondsLeft = Math.max(0, (auth.expiresAt ?? 0) - now) / 1000;
 
+  // Server text is only ever rendered as a text node: React escapes it.
+  function describeError(error: CodexClientError): string {
+    const sentence = labels[error.code as keyof CodexAuthLabels] ?? error.message;
+    if (!error.resetsAt) return sentence;
+    const resetTime = new Date(error.resetsAt).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+    return `${sentence} ${labels.resetsAt} ${resetTime}.`;
+  }
+
+  // The countdown ticks on its own while a code is shown.
   useEffect(() => {
-    if (s != "waitingForLogin") return;
+    if (status !== "waitingForLogin") return;
     setNow(Date.now());
-    const t = setInterval(() => setNow(Date.now()), 1e3);
-    return () => clearInterval(t);
-  }, [s]);
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [status]);
+
   // The view changed under the keyboard: the focused control is gone, so move to the new view's first one.
   useEffect(() => {
-    const r = root.current!, d = r.ownerDocument;
-    if (shown.current != s && d.activeElement == d.body) (r.querySelector("textarea") ?? r.querySelector("button"))?.focus();
-    shown.current = s;
-  }, [s]);
+    const rootElement = root.current!;
+    const ownerDocument = rootElement.ownerDocument;
+    if (shownStatus.current !== status && ownerDocument.activeElement === ownerDocument.body) {
+      (rootElement.querySelector("textarea") ?? rootElement.querySelector("button"))?.focus();
+    }
+    shownStatus.current = status;
+  }, [status]);
+
+  // A run does not outlive the component.
   useEffect(() => () => running?.abort(), [running]);
 
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
+  function submit(event: FormEvent): void {
+    event.preventDefault();
+    // The same button runs and stops.
     if (running) return running.abort();
     setAnswer("");
     setRunError(null);
-    const h = a.run(prompt, { onText: (_t, _m, full) => setAnswer(full), onDone: (r) => setAnswer(r.text), onError: setRunError });
-    setRunning(h);
-    h.done.then(() => setRunning(null));
-  };
-  const copy = () =>
-    a.copyUserCode().then((ok) => {
-      setCopied(ok);
-      setTimeout(setCopied, 2e3, false);
+    const handle = auth.run(prompt, {
+      onText: (_text, _mode, full) => setAnswer(full),
+      onDone: (result) => setAnswer(result.text),
+      onError: setRunError,
     });
+    setRunning(handle);
+    handle.done.then(() => setRunning(null));
+  }
+
+  async function copy(): Promise<void> {
+    setCopied(await auth.copyUserCode());
+    // "Copied" shows for two seconds.
+    setTimeout(setCopied, 2000, false);
+  }
+
+  const signedIn = status === "authenticated";
+  const waiting = status === "waitingForLogin";
+  const canLogin = status === "idle" || status === "loggedOut" || status === "error";
+  // The states that are a sentence and nothing else.
+  const statusMessage = status === "resuming" || status === "connecting" || status === "loggedOut" ? labels[status] : null;
 
   return (
     <div ref={root} className={"codex-auth " + (className ?? "")}>
       <style>{CSS}</style>
       <div role="status" aria-live="polite">
-        {s == "resuming" || s == "connecting" || s == "loggedOut" ? l[s] : null}
-        {s == "waitingForLogin" ? (
+        {statusMessage}
+        {waiting ? (
           <>
-            {l.enterCode}
-            <strong className="codex-auth-code">{a.userCode}</strong>
+            {labels.enterCode}
+            <strong className="codex-auth-code">{auth.userCode}</strong>
           </>
         ) : null}
-        {s == "authenticated" ? `${l.signedIn} ${a.account?.email ?? ""}` : null}
-        {a.error ? say(a.error) : null}
+        {signedIn ? `${labels.signedIn} ${auth.account?.email ?? ""}` : null}
+        {auth.error ? describeError(auth.error) : null}
       </div>
-      {s == "idle" || s == "loggedOut" || s == "error" ? (
-        <button type="button" onClick={() => a.login()}>
-          {l.login}
+      {canLogin ? (
+        <button type="button" onClick={() => auth.login()}>
+          {labels.login}
         </button>
       ) : null}
-      {s == "waitingForLogin" ? (
+      {waiting ? (
         <>
           <p>
             <button type="button" onClick={copy}>
-              {l.copy}
+              {labels.copy}
             </button>{" "}
-            <span aria-live="polite">{copied ? l.copied : ""}</span>
+            <span aria-live="polite">{copied ? labels.copied : ""}</span>
           </p>
           <p>
-            {l.expiresIn} {Math.floor(left / 60)}:{String(Math.floor(left % 60)).padStart(2, "0")}
+            {labels.expiresIn} {Math.floor(secondsLeft / 60)}:{String(Math.floor(secondsLeft % 60)).padStart(2, "0")}
           </p>
-          {a.popupBlocked ? (
+          {auth.popupBlocked ? (
             <p>
-              {l.popupBlocked}{" "}
-              <a href={a.loginUrl!} target="_blank" rel="noopener noreferrer">
-                {l.openLogin}
+              {labels.popupBlocked}{" "}
+              <a href={auth.loginUrl!} target="_blank" rel="noopener noreferrer">
+                {labels.openLogin}
               </a>
             </p>
           ) : null}
-          <button type="button" onClick={() => a.login()}>
-            {l.startOver}
+          <button type="button" onClick={() => auth.login()}>
+            {labels.startOver}
           </button>
         </>
       ) : null}
-      {s == "authenticated" ? (
+      {signedIn ? (
         <>
-          <button type="button" onClick={() => a.logout()}>
-            {l.disconnect}
+          <button type="button" onClick={() => auth.logout()}>
+            {labels.disconnect}
           </button>
           <form onSubmit={submit}>
-            <label htmlFor={id}>{l.prompt}</label>
-            <textarea id={id} required value={prompt} onChange={(e) => setPrompt(e.target.value)} />
-            <button>{running ? l.stop : l.run}</button>
+            <label htmlFor={promptId}>{labels.prompt}</label>
+            <textarea id={promptId} required value={prompt} onChange={(event) => setPrompt(event.target.value)} />
+            <button>{running ? labels.stop : labels.run}</button>
           </form>
-          {runError ? <p role="alert">{say(runError)}</p> : null}
-          <output htmlFor={id} data-codex-answer="" aria-busy={!!running}>
+          {runError ? <p role="alert">{describeError(runError)}</p> : null}
+          <output htmlFor={promptId} data-codex-answer="" aria-busy={!!running}>
             {answer}
           </output>
         </>

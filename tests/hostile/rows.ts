@@ -140,16 +140,35 @@ export const TOO_LARGE = refused(413, "BODY_TOO_LARGE");
 export const PROMPT_TOO_LONG = refused(413, "PROMPT_TOO_LONG");
 export const BODY_TIMEOUT = refused(408, "BODY_TIMEOUT");
 export const SIGNED_IN_STATUS = ok({ ok: true });
+/**
+ * A request no Web Request can be made of (a Host no URL takes, a backslash in
+ * the path, a target that is not a path): @hono/node-server's listener refuses
+ * it before any handler runs, and toNodeListener's errorHandler answers it.
+ */
+export const NO_WEB_REQUEST = BAD_REQUEST;
 
 // Allowed differences that several rows share.
 
 /**
  * Next.js hands the route a Web Request, and a fetch runtime hands the proxy
- * one: its URL parser has resolved dot segments (also %2e) and `\` and dropped
- * any fragment, so neither can refuse what it never sees.
+ * one: its URL parser has resolved dot segments (also %2e) and dropped any
+ * fragment, so neither can refuse what it never sees.
  */
 export function webUrlResolved(expect: Expected): Partial<Record<AdapterName, Difference>> {
-  const why = "a Web Request's URL already resolved the dot segments and backslashes and dropped the fragment";
+  return toWebRequestOnly(expect, "a Web Request's URL already resolved the dot segments and dropped the fragment");
+}
+
+/**
+ * An absolute-form target is a whole URL: @hono/node-server makes the Web
+ * Request's URL of it (its host replaces Host, as RFC 9112 says), so the Next
+ * route and the proxy, handed only that Request, see a plain path; the other
+ * adapters also see the raw target, which is not a path, so no route of theirs.
+ */
+export function webUrlOfAbsoluteForm(expect: Expected): Partial<Record<AdapterName, Difference>> {
+  return toWebRequestOnly(expect, "the Web Request's URL is the absolute-form target itself, so its path is routed like any other");
+}
+
+function toWebRequestOnly(expect: Expected, why: string): Partial<Record<AdapterName, Difference>> {
   return { next: { expect, why }, worker: { expect, why } };
 }
 
@@ -158,13 +177,24 @@ export const NEXT_UNEXPORTED_METHOD: Partial<Record<AdapterName, Difference>> = 
   next: { expect: { kind: "empty", status: 405 }, why: "Next.js answers methods the route does not export (405, no body) before our code" },
 };
 
-/** @hono/node-server refuses, with 400 and no body, what it cannot build a Web URL from, before the Hono app runs. */
-const honoRefuses = (what: string): Partial<Record<AdapterName, Difference>> => ({
-  hono: { expect: { kind: "empty", status: 400 }, why: `@hono/node-server refuses ${what} (400, no body) before the app runs` },
-});
-export const HONO_REFUSES_BACKSLASH = honoRefuses("a backslash in the request path");
-export const HONO_REFUSES_HOST = honoRefuses("a Host it cannot build a URL from");
-export const HONO_REFUSES_TARGET = honoRefuses("a request target that is not a path");
+/**
+ * Hono's own serve (@hono/node-server, started by the app) has no errorHandler
+ * of ours: what no Web Request can be made of gets its empty 400.
+ */
+export const HONO_SERVE_REFUSES: Partial<Record<AdapterName, Difference>> = {
+  hono: { expect: { kind: "empty", status: 400 }, why: "the app's own @hono/node-server serve answers an empty 400 before the Hono app runs" },
+};
+
+/** Express and Fastify route on the raw path before our listener runs: a raw path not under the base path stays the app's. */
+const appRoutesRawPath: Difference = {
+  expect: { kind: "left-to-app" },
+  why: "Express and Fastify match the base path on the raw path first: this one is not under it, so the app's own 404 answers",
+};
+export const APP_ROUTES_RAW_PATH: Partial<Record<AdapterName, Difference>> = {
+  express5: appRoutesRawPath,
+  express4: appRoutesRawPath,
+  fastify: appRoutesRawPath,
+};
 
 /** Fastify routes only the methods the app enabled (addHttpMethod); any other gets Fastify's own 404 before plugins run. */
 export const FASTIFY_UNKNOWN_METHOD: Partial<Record<AdapterName, Difference>> = {

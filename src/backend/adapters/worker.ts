@@ -22,22 +22,46 @@ export interface CodexProxyOptions {
   fetch?: typeof fetch;
   /** How long to wait for the backend's response headers, in ms. Default 30 000; then 504 UPSTREAM_TIMEOUT. */
   timeoutMs?: number;
+  /**
+   * The largest request body forwarded, in bytes. Default 64 KiB, the handler's
+   * default `limits.maxBodyBytes`: keep the two equal. A larger declared
+   * Content-Length gets 413 BODY_TOO_LARGE before anything is read or sent; a
+   * body that streams past it is cut (413 if the backend has not answered yet).
+   */
+  maxBodyBytes?: number;
+  /**
+   * How long a request body may take to arrive, in ms. Default 10 000, the
+   * handler's default `limits.bodyTimeoutMs`: keep the two equal. A body still
+   * arriving then is cut (408 BODY_TIMEOUT if the backend has not answered yet);
+   * a runtime's fetch may send nothing to the backend before the first byte.
+   */
+  bodyTimeoutMs?: number;
 }
 
 /** A proxy: the backend's answer for a contract path, `undefined` for any other path. */
 export type CodexProxy = (request: Request) => Promise<Response | undefined>;
 
-/** The codes the proxy answers with itself; both are part of the contract's `ServerErrorCode`. */
-export type CodexProxyErrorCode = Extract<ErrorBody["code"], "UPSTREAM_UNAVAILABLE" | "UPSTREAM_TIMEOUT">;
+/** The codes the proxy answers with itself, all of them the contract's `ServerErrorCode`s. */
+export type CodexProxyErrorCode = Extract<
+  ErrorBody["code"],
+  "BAD_REQUEST" | "BODY_TOO_LARGE" | "BODY_TIMEOUT" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_TIMEOUT"
+>;
+
+/** The contract's methods (no HEAD: the handler refuses it too); anything else is answered 405 here. */
+const METHODS = new Set(["GET", "POST", "OPTIONS"]);
+const ALLOW = [...METHODS].join(", ");
 
 /**
  * The contract on a Web-standard fetch runtime (Cloudflare Workers, Deno
  * Deploy, Vercel Edge, Bun) whose handler stays on your Node backend: requests
  * under the base path are forwarded there, bodies streamed both ways, and the
  * answer comes back as the backend gave it (every Set-Cookie, redirects not
- * followed). It decides nothing: cookies, CSRF, CORS and limits are the
- * backend handler's. Set the backend's `trustProxy` to the number of proxies
- * in front of it (1 for this one alone) and give `clientIp`.
+ * followed). Cookies, CSRF, CORS and rate limits are the backend handler's; the
+ * proxy answers only what it must not forward, so a client's mistake never
+ * reads as an outage: a non-canonical path (404), a method outside GET, POST
+ * and OPTIONS (405), a malformed (400), too large (413) or too slow (408) body. Set the
+ * backend's `trustProxy` to the number of proxies in front of it (1 for this
+ * one alone) and give `clientIp`.
  *
  * @example
  * const proxy = createCodexProxy({
@@ -55,6 +79,10 @@ export function createCodexProxy(options: CodexProxyOptions): CodexProxy {
   const basePath = basePathOf(options.basePath ?? DEFAULT_BASE_PATH);
   const timeoutMs = options.timeoutMs ?? 30_000;
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError("createCodexProxy: `timeoutMs` must be a positive number");
+  const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
+  if (!(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes > 0)) throw new TypeError("createCodexProxy: `maxBodyBytes` must be a positive integer");
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? 10_000;
+  if (!(Number.isFinite(bodyTimeoutMs) && bodyTimeoutMs > 0)) throw new TypeError("createCodexProxy: `bodyTimeoutMs` must be a positive number");
   const clientIp = options.clientIp;
   const fetchBackend = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
 
@@ -62,6 +90,8 @@ export function createCodexProxy(options: CodexProxyOptions): CodexProxy {
     const incoming = new URL(request.url);
     // The parsed pathname has its dot segments (also %2e) resolved already: "/api/codex/../x" is "/x".
     if (!isUnder(incoming.pathname, basePath)) return undefined;
+    const refused = refusal(request, incoming.pathname.slice(basePath.length), maxBodyBytes);
+    if (refused !== undefined) return refused;
     // Only path and query are taken from the request, set on a URL of the backend's: no input can change its origin.
     const target = new URL(backend);
     target.pathname = incoming.pathname;
@@ -90,22 +120,31 @@ export function createCodexProxy(options: CodexProxyOptions): CodexProxy {
       abort.abort(new Error("The backend did not answer in time."));
     }, timeoutMs);
 
-    const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
+    let answered = false;
+    let refusedBody: BodyRefusal | undefined;
+    const upload = request.method === "GET" ? null : request.body;
+    if (upload === null) headers.delete("content-length"); // no body goes with it
     const init: RequestInit & { duplex?: "half" } = {
       method: request.method,
       headers,
       redirect: "manual", // a backend redirect goes to the browser as it is, never followed here
       signal: abort.signal,
     };
-    if (hasBody) {
-      init.body = request.body;
+    if (upload !== null) {
+      init.body = bounded(upload, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs, signal: abort.signal }, (refusal) => {
+        refusedBody = refusal;
+        if (!answered) abort.abort(new Error("The request body was refused."));
+      });
       init.duplex = "half"; // stream the upload rather than buffer it
     }
 
     let upstream: Response;
     try {
       upstream = await fetchBackend(target.href, init);
+      answered = true;
     } catch {
+      if (refusedBody === "BODY_TOO_LARGE") return tooLarge(maxBodyBytes);
+      if (refusedBody === "BODY_TIMEOUT") return proxyError(408, "BODY_TIMEOUT", `The request body did not arrive within ${bodyTimeoutMs} ms.`);
       return timedOut
         ? proxyError(504, "UPSTREAM_TIMEOUT", "The backend did not answer in time.")
         : proxyError(502, "UPSTREAM_UNAVAILABLE", "The backend is unreachable.");
@@ -116,7 +155,7 @@ export function createCodexProxy(options: CodexProxyOptions): CodexProxy {
     const responseHeaders = withoutHopByHop(upstream.headers, RESPONSE_DROP);
     for (const cookie of upstream.headers.getSetCookie()) responseHeaders.append("set-cookie", cookie);
     let body = upstream.body;
-    if (body !== null && (NULL_BODY_STATUS.has(upstream.status) || request.method === "HEAD")) {
+    if (body !== null && NULL_BODY_STATUS.has(upstream.status)) {
       await body.cancel().catch(() => undefined);
       body = null;
     }
@@ -152,6 +191,67 @@ function relay(upstream: ReadableStream<Uint8Array>, aborted: AbortSignal): Read
   );
 }
 
+/**
+ * The proxy's own answer to a request it must not forward (`rest` is the path
+ * below the base path), or `undefined`: a client's mistake is a 4xx from here,
+ * never a 5xx from a backend hop that broke on it.
+ */
+function refusal(request: Request, rest: string, maxBodyBytes: number): Response | undefined {
+  if (!isCanonical(rest)) return proxyError(404, "NOT_FOUND", "Not found.");
+  if (!METHODS.has(request.method)) return proxyError(405, "METHOD_NOT_ALLOWED", `Use ${ALLOW}.`, { allow: ALLOW });
+  const declared = request.headers.get("content-length");
+  if (declared === null) return undefined;
+  // One plain decimal number: a runtime's fetch refuses anything else, and the backend would frame it differently.
+  if (!/^\d+$/.test(declared)) return proxyError(400, "BAD_REQUEST", "The Content-Length header is malformed.");
+  return Number(declared) > maxBodyBytes ? tooLarge(maxBodyBytes) : undefined; // refused unread, the backend never asked
+}
+
+type BodyRefusal = "BODY_TOO_LARGE" | "BODY_TIMEOUT";
+
+/**
+ * The upload, counted and timed on its way: past `maxBytes`, or still arriving
+ * after `timeoutMs`, it errors (the backend sees a cut request) and calls
+ * `onRefused` first. The timer stops when the upload ends or the hop is aborted.
+ */
+function bounded(
+  body: ReadableStream<Uint8Array>,
+  limits: { maxBytes: number; timeoutMs: number; signal: AbortSignal },
+  onRefused: (refusal: BodyRefusal) => void,
+): ReadableStream<Uint8Array> {
+  let total = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stop = () => clearTimeout(timer);
+  limits.signal.addEventListener("abort", stop, { once: true });
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      start(controller) {
+        timer = setTimeout(() => {
+          onRefused("BODY_TIMEOUT");
+          controller.error(new Error("The request body was too slow."));
+        }, limits.timeoutMs);
+      },
+      transform(chunk, controller) {
+        total += chunk.byteLength;
+        if (total <= limits.maxBytes) return controller.enqueue(chunk);
+        stop();
+        onRefused("BODY_TOO_LARGE");
+        controller.error(new Error("The request body is too large."));
+      },
+      flush: stop,
+    }),
+  );
+}
+
+/**
+ * A path below the base path in its one canonical spelling. The URL parser has
+ * already resolved dot segments (also `%2e`) and turned `\` into `/`; what
+ * remains could still name another route to a backend that decodes or merges
+ * differently: empty segments and encoded dots, slashes and backslashes.
+ */
+function isCanonical(rest: string): boolean {
+  return !rest.includes("//") && !rest.includes("\\") && !/%(2e|2f|5c)/i.test(rest);
+}
+
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the ones every proxy drops or replaces. */
 const HOP_BY_HOP = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"];
 // Host is the backend's; Expect was answered at the edge (and undici refuses it); the X-Forwarded-* are set anew.
@@ -182,11 +282,16 @@ function plainIp(value: string | null | undefined): string {
   return /^[0-9A-Fa-f.:]{2,45}$/.test(ip) ? ip : "unknown";
 }
 
-function proxyError(status: 502 | 504, code: CodexProxyErrorCode, error: string): Response {
+function tooLarge(maxBytes: number): Response {
+  return proxyError(413, "BODY_TOO_LARGE", `The request body is larger than ${maxBytes} bytes.`);
+}
+
+/** The proxy's own answer: JSON with a stable code, never stored, never a detail of the backend. */
+function proxyError(status: 400 | 404 | 405 | 408 | 413 | 502 | 504, code: CodexProxyErrorCode, error: string, extra: Record<string, string> = {}): Response {
   const body: ErrorBody = { ok: false, code, error };
   return new Response(JSON.stringify(body), {
     status,
-    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+    headers: { ...extra, "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
   });
 }
 

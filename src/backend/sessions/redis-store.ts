@@ -30,6 +30,7 @@ export interface RedisSessionStoreOptions extends SessionTimeouts {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const MINUTE_MS = 60 * 1000;
 
 /**
  * A shared session store on Redis, for more than one process. Each operation is
@@ -49,10 +50,11 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
   const prefix = options.prefix ?? "codex-auth:session:";
   const now = options.now ?? Date.now;
   const idle = options.idleTimeoutMs ?? DAY_MS;
+  const pendingIdle = Math.min(options.pendingIdleTimeoutMs ?? 15 * MINUTE_MS, idle);
   const absolute = options.absoluteTimeoutMs ?? 7 * DAY_MS;
   const slack = options.expirySlackMs ?? 60_000;
   const keyOf = (id: string): string => prefix + storageKey(id);
-  const clockArgs = (at: number): string[] => [String(at), String(idle), String(absolute), String(slack)];
+  const clockArgs = (at: number): string[] => [String(at), String(idle), String(absolute), String(slack), String(pendingIdle)];
 
   const call = async (lua: LuaScript, keys: string[], args: string[]): Promise<unknown> => {
     const opts = { keys, arguments: args };
@@ -67,9 +69,8 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
 
   return {
     async create(id: string, session: StoredSession): Promise<void> {
-      const at = now();
-      const ttl = Math.max(1, Math.floor(Math.min(idle, session.createdAt + absolute - at) + slack));
-      await call(CREATE, [keyOf(id)], [...clockArgs(at), String(session.createdAt), session.data, String(ttl)]);
+      const signedIn = session.authenticated === true ? "1" : "0";
+      await call(CREATE, [keyOf(id)], [...clockArgs(now()), String(session.createdAt), session.data, signedIn]);
     },
 
     async get(id: string): Promise<SessionLookup> {
@@ -84,7 +85,8 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     },
 
     async save(id: string, session: StoredSession): Promise<void> {
-      await call(SAVE, [keyOf(id)], [...clockArgs(now()), session.data]);
+      const signedIn = session.authenticated === undefined ? "" : session.authenticated ? "1" : "0";
+      await call(SAVE, [keyOf(id)], [...clockArgs(now()), session.data, signedIn]);
     },
 
     async rotate(oldId: string, newId: string, graceMs: number): Promise<boolean> {

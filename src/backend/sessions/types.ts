@@ -4,6 +4,13 @@ export interface StoredSession {
   data: string;
   /** Epoch ms of the session's first creation; the absolute timeout counts from here, across rotations. */
   createdAt: number;
+  /**
+   * Whether the session is signed in, the one fact a store may know about the
+   * sealed data: a session that never signed in gets the short pending idle
+   * timeout and is evicted first. Absent on `create`: not signed in; absent on
+   * `save`: unchanged. `get` does not return it (the sealed data is the truth).
+   */
+  authenticated?: boolean;
 }
 
 export type SessionLookup =
@@ -16,8 +23,8 @@ export type SessionLookup =
 /**
  * Where sessions live. Async so that Redis (or any shared store) fits.
  * Every implementation keys on SHA-256 of the id, never the id itself, and
- * enforces both timeouts: idle (since the last `get`/`save`) and absolute
- * (since `createdAt`). All implementations pass tests/session-store-conformance.ts.
+ * enforces the timeouts: idle (since the last `get`/`save`; shorter while not
+ * signed in) and absolute (since `createdAt`). All implementations pass tests/session-store-conformance.ts.
  */
 export interface SessionStore {
   /** Stores a new session under `id`. */
@@ -38,8 +45,14 @@ export interface SessionStore {
 }
 
 export interface SessionTimeouts {
-  /** Default 24 hours. */
+  /** Idle timeout of a signed-in session. Default 24 hours. */
   idleTimeoutMs?: number;
+  /**
+   * Idle timeout of a session that never signed in (anyone can mint one with
+   * POST /session), so a flood of them drains away within minutes. Keep it above
+   * the client's status poll interval. Capped at `idleTimeoutMs`. Default 15 minutes.
+   */
+  pendingIdleTimeoutMs?: number;
   /** Default 7 days. */
   absoluteTimeoutMs?: number;
 }

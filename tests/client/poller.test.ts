@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { AGAIN, FAIL, MAX_FAILS, poll, STOP, type ProbeResult } from "../src/client/poller.js";
+import { AGAIN, FAIL, MAX_FAILS, poll, STOP, type ProbeResult } from "../../src/client/poller.js";
 
 /** A probe whose answers the test scripts, recording when each call started. */
 function scripted(answers: (ProbeResult | Promise<ProbeResult>)[], fallback: ProbeResult = AGAIN) {

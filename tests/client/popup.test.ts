@@ -1,11 +1,11 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { closePopup, HOLDING_TEXT, openLoginPopup } from "../src/client/popup.js";
+import { closePopup, HOLDING_TEXT, openLoginPopup } from "../../src/client/popup.js";
 
 afterEach(() => vi.unstubAllGlobals());
 
 describe("login popup", () => {
-  // happy-dom's `opener` is read-only (browsers let the opener clear it); client-login checks the clearing.
+  // happy-dom's `opener` is read-only (browsers let the opener clear it); login.test.ts checks the clearing.
   it("opens a blank window showing the constant holding text", () => {
     const w = openLoginPopup();
     expect(w).not.toBeNull();

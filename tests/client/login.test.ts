@@ -1,9 +1,9 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createCodexClient } from "../src/client/client.js";
-import { MARKER_KEY } from "../src/client/marker.js";
-import { HOLDING_TEXT } from "../src/client/popup.js";
-import type { CodexClientConfig, CodexState } from "../src/client/types.js";
+import { createCodexClient } from "../../src/client/client.js";
+import { MARKER_KEY } from "../../src/client/marker.js";
+import { HOLDING_TEXT } from "../../src/client/popup.js";
+import type { CodexClientConfig, CodexState } from "../../src/client/types.js";
 
 const LOGIN_URL = "https://auth.openai.com/codex/device";
 const ACCOUNT = { email: "user@example.com", planType: "plus" };
@@ -249,6 +249,16 @@ describe("login", () => {
     expect(c.getState().error).toMatchObject({ code: "BAD_RESPONSE", message: "BAD_RESPONSE" });
   });
 
+  it("lets an exception thrown by the app's listener reach the caller of login() as itself, not as a NETWORK error", async () => {
+    const { c } = client({ "/status": [200, { ok: false, status: "pending" }] });
+    const bug = new Error("the app's own bug");
+    c.subscribe(() => {
+      if (c.getState().status === "waitingForLogin") throw bug;
+    });
+    await expect(c.login()).rejects.toBe(bug);
+    expect(c.getState()).toMatchObject({ status: "waitingForLogin", error: null });
+  });
+
   it("starts one login only, however often it is clicked while connecting", async () => {
     const { c, be } = client({ "/status": [200, { ok: false, status: "pending" }] });
     const first = c.login();
@@ -292,6 +302,13 @@ describe("login", () => {
     expect(first.close).toHaveBeenCalled();
     expect(popup.location.replace).toHaveBeenCalledWith(LOGIN_URL);
     expect(be.paths().filter((p) => p.endsWith("/login/start"))).toHaveLength(2);
+  });
+
+  it.each(["/auth/", "/auth//"])("ignores the trailing slash of basePath %s, so no route is asked for with //", async (basePath) => {
+    const { c, be } = client({ "/status": [200, { ok: false, status: "pending" }] }, { basePath });
+    await c.login();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(be.requests.map((r) => r.url)).toEqual(["/auth/session", "/auth/login/start", "/auth/status"]);
   });
 
   it("uses basePath, per-route endpoints and the configured credentials", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { INITIAL_STATE, reduceCodexState, type CodexAction } from "../src/client/reducer.js";
-import type { CodexState, CodexStatus } from "../src/client/types.js";
+import { INITIAL_STATE, reduceCodexState, type CodexAction } from "../../src/client/reducer.js";
+import type { CodexState, CodexStatus } from "../../src/client/types.js";
 
 const account = { email: "user@example.com" };
 const error = { code: "NETWORK" as const, message: "NETWORK" };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { MARKER_KEY, readMarker, writeMarker } from "../src/client/marker.js";
-import type { MarkerStorage } from "../src/client/types.js";
+import { MARKER_KEY, readMarker, writeMarker } from "../../src/client/marker.js";
+import type { MarkerStorage } from "../../src/client/types.js";
 
-const DAY = 864e5;
+const DAY = 24 * 60 * 60 * 1000;
 const memory = (init: Record<string, string> = {}) => {
   const m = new Map(Object.entries(init));
   return {

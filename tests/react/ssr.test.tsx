@@ -1,6 +1,6 @@
 import { renderToString } from "react-dom/server";
 import { describe, expect, it, vi } from "vitest";
-import { CodexAuth } from "../src/index.js";
+import { CodexAuth } from "../../src/index.js";
 
 describe("server rendering", () => {
   it("renders the signed-out UI without window, storage or requests", () => {

@@ -2,9 +2,9 @@
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { StrictMode } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { MARKER_KEY } from "../src/client/marker.js";
-import { CodexAuth, DEFAULT_LABELS } from "../src/index.js";
-import { CSS } from "../src/react/styles.js";
+import { MARKER_KEY } from "../../src/client/marker.js";
+import { CodexAuth, DEFAULT_LABELS } from "../../src/index.js";
+import { CSS } from "../../src/react/styles.js";
 
 const LOGIN_URL = "https://auth.openai.com/codex/device";
 const ACCOUNT = { email: "user@example.com" };

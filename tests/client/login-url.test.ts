@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isAllowedLoginUrl } from "../src/client/login-url.js";
+import { isAllowedLoginUrl } from "../../src/client/login-url.js";
 
 const SIM = "http://127.0.0.1:8787";
 

@@ -2,8 +2,8 @@
 import { act, cleanup, renderHook, waitFor } from "@testing-library/react";
 import { StrictMode, type ReactNode } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { MARKER_KEY } from "../src/client/marker.js";
-import { useCodexAuth, type CodexAuthOptions } from "../src/index.js";
+import { MARKER_KEY } from "../../src/client/marker.js";
+import { useCodexAuth, type CodexAuthOptions } from "../../src/index.js";
 
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 const ACCOUNT = { email: "user@example.com" };

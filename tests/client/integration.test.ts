@@ -4,10 +4,10 @@
  * the same-origin headers a browser adds, so the client speaks the real contract.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createCodexClient } from "../src/client/client.js";
-import { MARKER_KEY } from "../src/client/marker.js";
-import type { CodexClient, CodexClientConfig, CodexStatus } from "../src/client/types.js";
-import { APP, Browser, makeHarness, sameOrigin, type Harness } from "./helpers/handler-harness.js";
+import { createCodexClient } from "../../src/client/client.js";
+import { MARKER_KEY } from "../../src/client/marker.js";
+import type { CodexClient, CodexClientConfig, CodexStatus } from "../../src/client/types.js";
+import { APP, Browser, makeHarness, sameOrigin, type Harness } from "../helpers/handler-harness.js";
 
 /** fetch as a same-origin page on APP would do it, through one browser's cookie jar. */
 const browserFetch = (browser: Browser) =>
@@ -79,6 +79,14 @@ describe("client against the real handler", () => {
     expect(answer).toBe(`Echo: hello ${hostile}`);
     expect(texts.at(-1)).toBe(answer);
     expect(texts.length).toBeGreaterThan(1);
+  });
+
+  it("signs in and runs with a basePath written with a trailing slash", async () => {
+    const c = tab({ basePath: "/api/codex/" });
+    await signIn(c);
+    let answer = "";
+    await c.run("hi", { onDone: (r) => (answer = r.text), onError: (e) => (answer = e.code) }).done;
+    expect(answer).toBe("Echo: hi");
   });
 
   it("signs neither of two tabs out when both poll across the rotation", async () => {

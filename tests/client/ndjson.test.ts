@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readNdjson } from "../src/client/ndjson.js";
+import { readNdjson } from "../../src/client/ndjson.js";
 
 const enc = new TextEncoder();
 /** A body delivering exactly these chunks (strings or raw bytes), one read each. */
@@ -78,6 +78,24 @@ describe("NDJSON reader", () => {
     push('{"first":true}\n');
     expect((await it.next()).value).toEqual({ first: true });
     await it.return?.(undefined);
+  });
+
+  it("ends quietly when the stream fails, dropping the unfinished line", async () => {
+    let fail!: (e: unknown) => void;
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(enc.encode('{"a":1}\n{"b":'));
+        fail = (e) => c.error(e);
+      },
+    });
+    const values: unknown[] = [];
+    const reading = (async () => {
+      for await (const v of readNdjson(stream)) values.push(v);
+    })();
+    await new Promise((r) => setTimeout(r, 10));
+    fail(new TypeError("network error"));
+    await expect(reading).resolves.toBeUndefined();
+    expect(values).toEqual([{ a: 1 }]);
   });
 
   it("cancels the stream when the reader stops early", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { createCodexClient } from "../src/client/client.js";
-import type { CodexClientError, RunHandlers } from "../src/client/types.js";
+import { createCodexClient } from "../../src/client/client.js";
+import type { CodexClientError, RunHandlers } from "../../src/client/types.js";
 
 const enc = new TextEncoder();
 const ndjson = (lines: unknown[], opts: { close?: boolean } = {}) => {
@@ -160,6 +160,47 @@ describe("run client", () => {
     await h.done;
     expect(fetch.mock.calls[0]![1]!.signal!.aborted).toBe(true);
     expect(onError).not.toHaveBeenCalled();
+  });
+
+  it("lets an exception thrown by the app's onText reach the caller as itself, not as a NETWORK error", async () => {
+    const s = ndjson([{ type: "assistant-text", mode: "append", text: "a" }, { type: "assistant-text", mode: "append", text: "b" }], { close: false });
+    const bug = new Error("the app's own bug");
+    const onText = vi.fn(() => {
+      throw bug;
+    });
+    const onError = vi.fn();
+    const onDone = vi.fn();
+    const c = createCodexClient({ fetch: (() => Promise.resolve(s.res)) as unknown as typeof fetch, storage: null });
+    await expect(c.run("hi", { onText, onError, onDone }).done).rejects.toBe(bug);
+    // The run stopped at the first exception, and the stream was let go.
+    expect(onText).toHaveBeenCalledOnce();
+    expect(onError).not.toHaveBeenCalled();
+    expect(onDone).not.toHaveBeenCalled();
+    expect(s.cancelled()).toBe(true);
+  });
+
+  it("lets an exception thrown by the app's onDone reach the caller as itself", async () => {
+    const bug = new TypeError("cannot read the answer");
+    const onError = vi.fn();
+    const c = createCodexClient({ fetch: (() => Promise.resolve(ndjson([{ type: "done", result: { text: "ok" } }]).res)) as unknown as typeof fetch, storage: null });
+    const handle = c.run("hi", {
+      onDone: () => {
+        throw bug;
+      },
+      onError,
+    });
+    await expect(handle.done).rejects.toBe(bug);
+    expect(onError).not.toHaveBeenCalled();
+  });
+
+  it("reports NETWORK when the connection breaks mid-stream, keeping the text that arrived", async () => {
+    const s = ndjson([{ type: "assistant-text", mode: "append", text: "half" }], { close: false });
+    const r = await runWith(s.res);
+    await vi.waitFor(() => expect(r.texts).toHaveLength(1));
+    s.fail(new TypeError("network error"));
+    await r.handle.done;
+    expect(r.errors.map((e) => e.code)).toEqual(["NETWORK"]);
+    expect(r.texts).toEqual([["half", "append", "half"]]);
   });
 
   it("stops reading and releases the stream once done arrives", async () => {
