@@ -8,6 +8,7 @@ const SIGNED_VALUE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/;
 /** Same-name cookies we try (cookie tossing can add more); the rest are ignored. */
 const MAX_CANDIDATES = 4;
 /** Recently verified values kept so a polling client costs one HMAC verify, not one per request. */
+// Bench row that misses without it: express "GET /status (1 session)" ≥ 0.85× (median 0.80× uncached, 0.91× cached).
 const VERIFIED_CACHE_SIZE = 4096;
 
 /** Signs and verifies session ids with HMAC-SHA256 (node:crypto; the MAC is compared in constant time). */

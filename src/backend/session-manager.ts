@@ -1,7 +1,7 @@
 import { clearedCookie, createCookieSigner, sessionCookie, type CookieAttributes, type CookieSigner } from "./cookies.js";
+import { asRecord } from "./json.js";
 import type { ResolvedOptions } from "./options.js";
 import type { RunnerContext, SessionData } from "./runner.js";
-import { asRecord } from "./json.js";
 import { handleFromId, newSessionId } from "./session-id.js";
 
 /** What the sealed payload holds: the stable handle, the authenticated flag, the runner's data. */
