@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { directRunner } from "../src/backend/direct.js";
 import { CodexError } from "../src/backend/errors.js";
 import type { RunnerContext } from "../src/backend/runner.js";
+import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
+import type { SessionStore } from "../src/backend/sessions/types.js";
 import { startSimulator } from "../src/simulator/index.js";
 import { startHarness, type Harness } from "./direct-harness.js";
 
@@ -200,6 +202,44 @@ describe("approval race", () => {
     expect(await codeOf(h.runner.getStatus(ctx))).toBe("UPSTREAM_UNAVAILABLE");
     expect(await h.runner.getStatus(ctx)).toMatchObject({ status: "authenticated" });
     expect(h.sim.stats()).toMatchObject({ deviceToken: 1, codeExchange: 2 });
+  });
+});
+
+/** A memory store that counts the writes made through it. */
+function countingStore(): { store: SessionStore; writes: () => number } {
+  const inner = createMemorySessionStore();
+  let writes = 0;
+  const store: SessionStore = {
+    create: (id, session) => inner.create(id, session),
+    get: (id) => inner.get(id),
+    save: (id, session) => {
+      writes++;
+      return inner.save(id, session);
+    },
+    rotate: (oldId, newId, graceMs) => {
+      writes++;
+      return inner.rotate(oldId, newId, graceMs);
+    },
+    delete: (id) => {
+      writes++;
+      return inner.delete(id);
+    },
+  };
+  return { store, writes: () => writes };
+}
+
+describe("a signed-out visitor", () => {
+  it("polls /status without a single store write (reading the runner's data creates nothing)", async () => {
+    const { store, writes } = countingStore();
+    h = await startHarness({}, {}, { sessionStore: store });
+    expect((await h.client.json("/session", { method: "POST" })).status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      const status = await h.client.json("/status");
+      expect(status.status).toBe(401);
+      expect(status.body).toEqual({ ok: false, status: "logged_out", code: "NOT_AUTHENTICATED" });
+    }
+    expect(writes()).toBe(0);
+    expect(h.sim.stats().deviceToken).toBe(0);
   });
 });
 

@@ -15,7 +15,18 @@ const entries = Object.keys(pkg.exports).filter((k) => k !== "./package.json");
 const expected: Record<string, string[]> = {
   ".": ["CodexAuth", "useCodexAuth", "createCodexClient"],
   "./client": ["createCodexClient", "isAllowedLoginUrl"],
-  "./backend": ["createCodexHandler", "handleCodexRequest", "createCodexRouter", "createNodeHandler", "createMemorySessionStore", "CodexError"],
+  "./backend": [
+    "createCodexHandler",
+    "handleCodexRequest",
+    "createCodexRouter",
+    "createNodeHandler",
+    "createMemorySessionStore",
+    "CodexError",
+    // The contract's constants, declared as values in index.d.ts: they must exist at run time too.
+    "DEFAULT_BASE_PATH",
+    "ROUTES",
+    "NDJSON_CONTENT_TYPE",
+  ],
   "./backend/redis": ["createRedisSessionStore"],
   "./backend/direct": ["directRunner"],
   "./backend/cli": ["cliRunner", "sanitizeCliText"],

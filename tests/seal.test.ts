@@ -133,12 +133,12 @@ describe("the opened-value cache", () => {
     return sealed.slice(0, at) + swapped + sealed.slice(at + 1);
   }
 
-  it("gives an equal but separate object on every read: changing one result does not change the next", () => {
+  it("gives an equal but separate object on every read: changing one result does not change the next", async () => {
     const sealer = createSealer({ secret: SECRET });
     const data = { tokens, account: { email: "a@example.com" }, list: [1, 2] };
-    const sealed = sealer.sealSync(data);
-    const first = sealer.unsealSync(sealed) as typeof data;
-    const second = sealer.unsealSync(sealed) as typeof data; // from the cache
+    const sealed = await sealer.seal(data);
+    const first = (await sealer.unseal(sealed)) as typeof data;
+    const second = (await sealer.unseal(sealed)) as typeof data; // from the cache
     expect(first).toEqual(data);
     expect(second).toEqual(data);
     expect(second).not.toBe(first);
@@ -146,7 +146,7 @@ describe("the opened-value cache", () => {
     first.account.email = "changed@example.com";
     first.list.push(3);
     (first as Record<string, unknown>).added = true;
-    const third = sealer.unsealSync(sealed);
+    const third = await sealer.unseal(sealed);
     expect(third).toEqual(data);
     expect(second).toEqual(data);
     expect(tokens.accessToken).toBe("eyJhbGciOiJSUzI1NiJ9.seal-test-access.sig"); // the sealed input was never shared either
@@ -160,93 +160,93 @@ describe("the opened-value cache", () => {
     expect(await sealer.unseal(sealed)).toEqual({ tokens });
   });
 
-  it("still refuses a tampered value after the genuine one was opened (and cached)", () => {
+  it("still refuses a tampered value after the genuine one was opened (and cached)", async () => {
     const sealer = createSealer({ secret: SECRET });
-    const sealed = sealer.sealSync({ tokens });
-    expect(sealer.unsealSync(sealed)).toEqual({ tokens });
-    expect(sealer.unsealSync(sealed)).toEqual({ tokens });
+    const sealed = await sealer.seal({ tokens });
+    expect(await sealer.unseal(sealed)).toEqual({ tokens });
+    expect(await sealer.unseal(sealed)).toEqual({ tokens });
     const tampered = tamperTag(sealed);
     expect(tampered).not.toBe(sealed);
     expect(tampered).toHaveLength(sealed.length);
-    expect(sealer.unsealSync(tampered)).toBeNull();
-    expect(sealer.unsealSync(tampered)).toBeNull(); // a failure is not cached as a success either
+    expect(await sealer.unseal(tampered)).toBeNull();
+    expect(await sealer.unseal(tampered)).toBeNull(); // a failure is not cached as a success either
     // Every single flipped byte of the tag, after the genuine value is cached.
     const length = Buffer.from(sealed.slice(3), "base64url").length;
-    for (let index = length - 16; index < length; index++) expect(sealer.unsealSync(flipByte(sealed, index))).toBeNull();
+    for (let index = length - 16; index < length; index++) expect(await sealer.unseal(flipByte(sealed, index))).toBeNull();
     // Cut short or extended forms of a cached value are different strings and still fail.
-    expect(sealer.unsealSync(sealed.slice(0, -4))).toBeNull();
-    expect(sealer.unsealSync(sealed + "AAAA")).toBeNull();
-    expect(sealer.unsealSync(sealed)).toEqual({ tokens }); // and the genuine one still opens
+    expect(await sealer.unseal(sealed.slice(0, -4))).toBeNull();
+    expect(await sealer.unseal(sealed + "AAAA")).toBeNull();
+    expect(await sealer.unseal(sealed)).toEqual({ tokens }); // and the genuine one still opens
   });
 
-  it("is per sealer: a value opened by one sealer does not open under another sealer's keys", () => {
+  it("is per sealer: a value opened by one sealer does not open under another sealer's keys", async () => {
     const old = createSealer({ secret: OLD_SECRET });
-    const sealed = old.sealSync({ tokens });
-    expect(old.unsealSync(sealed)).toEqual({ tokens });
-    expect(createSealer({ secret: SECRET }).unsealSync(sealed)).toBeNull();
-    expect(createSealer({ secret: SECRET, openedCacheSize: 0 }).unsealSync(sealed)).toBeNull();
+    const sealed = await old.seal({ tokens });
+    expect(await old.unseal(sealed)).toEqual({ tokens });
+    expect(await createSealer({ secret: SECRET }).unseal(sealed)).toBeNull();
+    expect(await createSealer({ secret: SECRET, openedCacheSize: 0 }).unseal(sealed)).toBeNull();
   });
 
-  it("works with openedCacheSize: 0 (no cache)", () => {
+  it("works with openedCacheSize: 0 (no cache)", async () => {
     const sealer = createSealer({ secret: SECRET, openedCacheSize: 0 });
-    const sealed = sealer.sealSync({ tokens });
-    const first = sealer.unsealSync(sealed) as { tokens: { accessToken: string } };
+    const sealed = await sealer.seal({ tokens });
+    const first = (await sealer.unseal(sealed)) as { tokens: { accessToken: string } };
     expect(first).toEqual({ tokens });
     first.tokens.accessToken = "changed";
-    expect(sealer.unsealSync(sealed)).toEqual({ tokens });
-    expect(sealer.unsealSync(tamperTag(sealed))).toBeNull();
-    expect(sealer.unsealSync("")).toEqual({});
+    expect(await sealer.unseal(sealed)).toEqual({ tokens });
+    expect(await sealer.unseal(tamperTag(sealed))).toBeNull();
+    expect(await sealer.unseal("")).toEqual({});
     // Interchangeable with a caching sealer on the same secret.
-    expect(createSealer({ secret: SECRET }).unsealSync(sealed)).toEqual({ tokens });
-    expect(sealer.unsealSync(createSealer({ secret: SECRET }).sealSync({ tokens }))).toEqual({ tokens });
+    expect(await createSealer({ secret: SECRET }).unseal(sealed)).toEqual({ tokens });
+    expect(await sealer.unseal(await createSealer({ secret: SECRET }).seal({ tokens }))).toEqual({ tokens });
   });
 
-  it("evicts correctly: with room for 2, every one of many values still opens to its own data", () => {
+  it("evicts correctly: with room for 2, every one of many values still opens to its own data", async () => {
     const sealer = createSealer({ secret: SECRET, openedCacheSize: 2 });
     const values = [0, 1, 2].map((i) => ({ n: i, who: `user-${i}@example.com` }));
-    const sealed = values.map((v) => sealer.sealSync(v));
-    for (let i = 0; i < 3; i++) expect(sealer.unsealSync(sealed[i] as string)).toEqual(values[i]);
-    expect(sealer.unsealSync(sealed[0] as string)).toEqual(values[0]); // evicted, opened again
+    const sealed = await Promise.all(values.map((v) => sealer.seal(v)));
+    for (let i = 0; i < 3; i++) expect(await sealer.unseal(sealed[i] as string)).toEqual(values[i]);
+    expect(await sealer.unseal(sealed[0] as string)).toEqual(values[0]); // evicted, opened again
     // Any order, repeatedly: the cache never answers with another value's data.
     const order = [2, 0, 0, 1, 2, 1, 0, 2, 2, 1, 0, 1];
-    for (const i of order) expect(sealer.unsealSync(sealed[i] as string)).toEqual(values[i]);
+    for (const i of order) expect(await sealer.unseal(sealed[i] as string)).toEqual(values[i]);
     // Many more values than room.
     const more = Array.from({ length: 40 }, (_, i) => ({ i }));
-    const moreSealed = more.map((v) => sealer.sealSync(v));
+    const moreSealed = await Promise.all(more.map((v) => sealer.seal(v)));
     for (let round = 0; round < 3; round++) {
-      moreSealed.forEach((s, i) => expect(sealer.unsealSync(s)).toEqual(more[i]));
-      for (let i = moreSealed.length - 1; i >= 0; i--) expect(sealer.unsealSync(moreSealed[i] as string)).toEqual(more[i]);
+      for (const [i, s] of moreSealed.entries()) expect(await sealer.unseal(s)).toEqual(more[i]);
+      for (let i = moreSealed.length - 1; i >= 0; i--) expect(await sealer.unseal(moreSealed[i] as string)).toEqual(more[i]);
     }
   });
 
-  it("keeps opening under a rotated key set, from the cache and without it", () => {
+  it("keeps opening under a rotated key set, from the cache and without it", async () => {
     const before = createSealer({ secret: OLD_SECRET });
     const during = createSealer({ secret: [SECRET, OLD_SECRET] });
     const after = createSealer({ secret: SECRET });
-    const old = before.sealSync({ tokens, era: "old" });
-    const current = during.sealSync({ tokens, era: "new" });
+    const old = await before.seal({ tokens, era: "old" });
+    const current = await during.seal({ tokens, era: "new" });
     for (let i = 0; i < 3; i++) {
-      expect(during.unsealSync(old)).toEqual({ tokens, era: "old" });
-      expect(during.unsealSync(current)).toEqual({ tokens, era: "new" });
-      expect(after.unsealSync(current)).toEqual({ tokens, era: "new" });
-      expect(after.unsealSync(old)).toBeNull();
-      expect(before.unsealSync(current)).toBeNull();
+      expect(await during.unseal(old)).toEqual({ tokens, era: "old" });
+      expect(await during.unseal(current)).toEqual({ tokens, era: "new" });
+      expect(await after.unseal(current)).toEqual({ tokens, era: "new" });
+      expect(await after.unseal(old)).toBeNull();
+      expect(await before.unseal(current)).toBeNull();
     }
     // Raw keys too, with a cache of one entry.
     const [k1, k2] = [randomBytes(32), randomBytes(32)];
     const rotated = createSealer({ key: [k1, k2], openedCacheSize: 1 });
-    const underK2 = createSealer({ key: k2 }).sealSync({ n: 2 });
-    const underK1 = rotated.sealSync({ n: 1 });
+    const underK2 = await createSealer({ key: k2 }).seal({ n: 2 });
+    const underK1 = await rotated.seal({ n: 1 });
     for (let i = 0; i < 3; i++) {
-      expect(rotated.unsealSync(underK2)).toEqual({ n: 2 });
-      expect(rotated.unsealSync(underK1)).toEqual({ n: 1 });
+      expect(await rotated.unseal(underK2)).toEqual({ n: 2 });
+      expect(await rotated.unseal(underK1)).toEqual({ n: 1 });
     }
   });
 
-  it("does not cache a value that opens but is not session data", () => {
+  it("does not cache a value that opens but is not session data", async () => {
     const sealer = createSealer({ secret: SECRET });
-    const sealedArray = sealer.sealSync([1, 2] as unknown as Record<string, unknown>);
-    expect(sealer.unsealSync(sealedArray)).toBeNull();
-    expect(sealer.unsealSync(sealedArray)).toBeNull();
+    const sealedArray = await sealer.seal([1, 2] as unknown as Record<string, unknown>);
+    expect(await sealer.unseal(sealedArray)).toBeNull();
+    expect(await sealer.unseal(sealedArray)).toBeNull();
   });
 });

@@ -1,4 +1,5 @@
 import type { ServerErrorCode } from "../contract.js";
+import { errorMessage } from "./error-message.js";
 import { redact } from "./redact.js";
 
 /** A minimal structured logger; `console` fits. Every line is redacted before it gets here. */
@@ -77,7 +78,7 @@ export function safeEmitter(
     try {
       onEvent(event);
     } catch (error) {
-      log.warn("onEvent hook threw", { error: error instanceof Error ? error.message : String(error) });
+      log.warn("onEvent hook threw", { error: errorMessage(error) });
     }
   };
 }

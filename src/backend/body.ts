@@ -1,4 +1,5 @@
 import { CodexError } from "./errors.js";
+import { asRecord } from "./json.js";
 
 /** True for `application/json` and `application/<x>+json`, any parameters. */
 export function isJsonContentType(value: string | null): boolean {
@@ -72,10 +73,9 @@ export async function readJsonObject(request: Request, maxBytes: number, timeout
   } catch {
     throw new CodexError("BAD_JSON", "The request body is not valid JSON.");
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new CodexError("BAD_REQUEST", "The request body must be a JSON object.");
-  }
-  return value as Record<string, unknown>;
+  const object = asRecord(value);
+  if (object === undefined) throw new CodexError("BAD_REQUEST", "The request body must be a JSON object.");
+  return object;
 }
 
 function tooLarge(maxBytes: number): CodexError {

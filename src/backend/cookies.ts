@@ -1,4 +1,4 @@
-import { defaultCookieMac, type CookieMacFactory } from "./cookie-mac.js";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { FifoMap } from "./fifo-map.js";
 
 /** Longest Cookie header we look at; browsers send at most ~8 KiB, anything bigger is hostile. */
@@ -8,14 +8,15 @@ const SIGNED_VALUE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/;
 /** Same-name cookies we try (cookie tossing can add more); the rest are ignored. */
 const MAX_CANDIDATES = 4;
 /** Recently verified values kept so a polling client costs one HMAC verify, not one per request. */
+// Bench row that misses without it: express "GET /status (1 session)" ≥ 0.85× (median 0.80× uncached, 0.91× cached).
 const VERIFIED_CACHE_SIZE = 4096;
 
-/** Signs and verifies session ids with HMAC-SHA256 (node:crypto, or Web Crypto elsewhere; verify is constant-time). */
+/** Signs and verifies session ids with HMAC-SHA256 (node:crypto; the MAC is compared in constant time). */
 export interface CookieSigner {
   /** `id.signature` for the Set-Cookie value. */
-  sign(id: string): Promise<string>;
+  sign(id: string): string;
   /** The id when one of the Cookie header's values verifies under any secret; `null` otherwise. Never throws. */
-  verify(cookieHeader: string | null): Promise<string | null>;
+  verify(cookieHeader: string | null): string | null;
 }
 
 /**
@@ -24,26 +25,18 @@ export interface CookieSigner {
  *
  * @example
  * const signer = createCookieSigner(["new-secret…", "old-secret…"], "__Host-codex_sid");
- * const value = await signer.sign(id); // "Xy…43.Ab…43"
+ * const value = signer.sign(id); // "Xy…43.Ab…43"
  */
-export function createCookieSigner(
-  secrets: readonly string[],
-  cookieName: string,
-  makeMac: CookieMacFactory = defaultCookieMac,
-): CookieSigner {
-  const macs = secrets.map(makeMac);
-  const signing = macs[0];
+export function createCookieSigner(secrets: readonly string[], cookieName: string): CookieSigner {
+  const signing = secrets[0];
   if (signing === undefined) throw new TypeError("createCookieSigner: give at least one secret");
-  const message = (id: string) => `${cookieName}=${id}`;
+  const mac = (secret: string, id: string): Buffer => createHmac("sha256", secret).update(`${cookieName}=${id}`, "utf8").digest();
   // Only values that verified enter; a signature's validity never changes for a given set of secrets.
   const verified = new FifoMap<string, string>(VERIFIED_CACHE_SIZE);
 
   return {
-    async sign(id) {
-      const mac = await signing.sign(message(id));
-      return `${id}.${Buffer.from(mac.buffer, mac.byteOffset, mac.byteLength).toString("base64url")}`;
-    },
-    async verify(cookieHeader) {
+    sign: (id) => `${id}.${mac(signing, id).toString("base64url")}`,
+    verify(cookieHeader) {
       const candidates = cookieValues(cookieHeader, cookieName);
       if (candidates.length === 0) return null;
       for (const value of candidates) {
@@ -54,11 +47,11 @@ export function createCookieSigner(
         const match = SIGNED_VALUE.exec(value);
         if (match === null) continue;
         const id = match[1] as string;
-        const mac = Buffer.from(match[2] as string, "base64url");
+        const given = Buffer.from(match[2] as string, "base64url");
         // Canonical base64url only: a second spelling of the same MAC is a tampered cookie.
-        if (mac.length !== 32 || mac.toString("base64url") !== match[2]) continue;
-        for (const key of macs) {
-          if (await key.verify(mac, message(id))) {
+        if (given.length !== 32 || given.toString("base64url") !== match[2]) continue;
+        for (const secret of secrets) {
+          if (timingSafeEqual(mac(secret, id), given)) {
             verified.set(value, id);
             return id;
           }

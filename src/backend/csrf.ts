@@ -1,5 +1,3 @@
-import { FifoMap } from "./fifo-map.js";
-
 /**
  * Decides whether a state-changing request may proceed (CSRF defence, on top
  * of SameSite=Strict). Rules:
@@ -24,21 +22,8 @@ export function isCsrfSafe(request: Request, allowedOrigins: ReadonlySet<string>
 }
 
 const HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
-/** Answers for recent (Origin, Host) pairs: a page's requests repeat the same pair, and URL parsing is costly. */
-const sameHostMemo = new FifoMap<string, boolean>(256);
-
-function sameHost(origin: string, host: string): boolean {
-  const pair = `${origin}\n${host}`;
-  let answer = sameHostMemo.get(pair);
-  if (answer === undefined) {
-    answer = compareHosts(origin, host);
-    sameHostMemo.set(pair, answer);
-  }
-  return answer;
-}
-
 /** Origin's host[:port] equals Host, both normalised by the URL parser (so ":443" on https equals no port). */
-function compareHosts(origin: string, host: string): boolean {
+function sameHost(origin: string, host: string): boolean {
   if (!HOST.test(host)) return false; // a Host with a path, userinfo or spaces is not a host
   try {
     const parsed = new URL(origin);

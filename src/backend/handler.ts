@@ -4,6 +4,7 @@ import { isJsonContentType } from "./body.js";
 import { applyCors, preflightHeaders } from "./cors.js";
 import { isCanonicalPath, pathOfTarget } from "./canonical-path.js";
 import { isCsrfSafe } from "./csrf.js";
+import { errorMessage } from "./error-message.js";
 import { CodexError } from "./errors.js";
 import { clientIpOf, createRateLimits, warnNoClientIp } from "./limits.js";
 import { RunLocks } from "./run-locks.js";
@@ -154,7 +155,7 @@ function failure(error: unknown, deps: RouteDeps): Reply {
   if (error instanceof CodexError) {
     return errorReply(error.code, error.message, { status: error.status, details: error.details });
   }
-  deps.log.error("codex handler failed", { error: error instanceof Error ? error.message : String(error) });
+  deps.log.error("codex handler failed", { error: errorMessage(error) });
   return errorReply("INTERNAL", "Something went wrong.");
 }
 

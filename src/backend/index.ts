@@ -19,4 +19,6 @@ export type { MemorySessionStore, MemorySessionStoreOptions } from "./sessions/m
 export type { SessionLookup, SessionStore, SessionTimeouts, StoredSession } from "./sessions/types.js";
 export { createCodexRouter } from "./adapters/express.js";
 export { createNodeHandler, toNodeListener } from "./adapters/node.js";
+// The contract's constants are values: `export type *` alone would declare them without exporting them.
+export { DEFAULT_BASE_PATH, NDJSON_CONTENT_TYPE, ROUTES } from "../contract.js";
 export type * from "../contract.js";

@@ -1,4 +1,4 @@
-/** The seed's floor for a cookie secret. */
+/** The shortest cookie secret accepted, in characters. */
 export const MIN_SECRET_LENGTH = 16;
 
 /**

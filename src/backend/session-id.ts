@@ -1,5 +1,4 @@
-import { sha256 } from "./digest.js";
-import { randomBase64url } from "./random.js";
+import { createHash, randomBytes } from "node:crypto";
 
 /**
  * A new session id: 256 bits from the CSPRNG, base64url (43 characters).
@@ -8,7 +7,7 @@ import { randomBase64url } from "./random.js";
  * newSessionId() // "p3Q…" (43 chars)
  */
 export function newSessionId(): string {
-  return randomBase64url(32);
+  return randomBytes(32).toString("base64url");
 }
 
 /**
@@ -18,10 +17,14 @@ export function newSessionId(): string {
  * store key, so it cannot be turned back into a cookie.
  */
 export function handleFromId(id: string): string {
-  return sha256(`codex-auth/session-handle/v1\0${id}`, "base64url").slice(0, 32);
+  return sha256Base64url(`codex-auth/session-handle/v1\0${id}`).slice(0, 32);
 }
 
 /** A 12-character hash of a handle for audit events and logs: correlates, identifies nothing. */
 export function auditTag(handle: string): string {
-  return sha256(`codex-auth/audit-tag/v1\0${handle}`, "base64url").slice(0, 12);
+  return sha256Base64url(`codex-auth/audit-tag/v1\0${handle}`).slice(0, 12);
+}
+
+function sha256Base64url(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("base64url");
 }

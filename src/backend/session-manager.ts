@@ -1,4 +1,5 @@
 import { clearedCookie, createCookieSigner, sessionCookie, type CookieAttributes, type CookieSigner } from "./cookies.js";
+import { asRecord } from "./json.js";
 import type { ResolvedOptions } from "./options.js";
 import type { RunnerContext, SessionData } from "./runner.js";
 import { handleFromId, newSessionId } from "./session-id.js";
@@ -46,7 +47,7 @@ export class SessionManager {
 
   /** The session named by the request's cookie. */
   async lookup(request: Request): Promise<SessionLookupResult> {
-    const id = await this.#signer.verify(request.headers.get("cookie"));
+    const id = this.#signer.verify(request.headers.get("cookie"));
     if (id === null) return { kind: "none" };
     const found = await this.#opts.store.get(id);
     if (found.state === "rotated") return { kind: "rotated" };
@@ -54,7 +55,7 @@ export class SessionManager {
     const text = this.#opts.sealer.openTextSync(found.session.data);
     if (text === null) return { kind: "none" }; // sealed under a key we no longer hold, or corrupt
     const { h, a, d } = JSON.parse(text) as Payload; // an object: the sealer opens nothing else
-    const data = d !== null && typeof d === "object" && !Array.isArray(d) ? d : {};
+    const data: SessionData = asRecord(d) ?? {};
     const session: ActiveSession = {
       id,
       handle: typeof h === "string" && h !== "" ? h : handleFromId(id),
@@ -74,7 +75,7 @@ export class SessionManager {
     const createdAt = this.#opts.now();
     await this.#opts.store.create(id, { data: "", createdAt, authenticated: false });
     const session: ActiveSession = { id, handle: handleFromId(id), authenticated: false, data: {}, createdAt, snapshot: EMPTY, sealed: "", pinned: false };
-    return { session, setCookie: await this.setCookieFor(id) };
+    return { session, setCookie: this.setCookieFor(id) };
   }
 
   /** Takes back whatever the runner left in ctx.data and persists it. */
@@ -85,7 +86,7 @@ export class SessionManager {
 
   /** Writes the session back if the runner (or the auth flag) changed anything. Never resurrects a deleted session. */
   async persist(session: ActiveSession, force = false): Promise<void> {
-    if (!isPlainObject(session.data)) session.data = {};
+    session.data = asRecord(session.data) ?? {};
     const text = payloadText(session);
     if (!force && text === session.snapshot) return;
     const sealed = this.#opts.sealer.sealTextSync(text);
@@ -137,10 +138,9 @@ export class SessionManager {
     return clearedCookie(this.#opts.cookieName, this.#attrs);
   }
 
-  async setCookieFor(id: string): Promise<string> {
-    return sessionCookie(this.#opts.cookieName, await this.#signer.sign(id), this.#attrs);
+  setCookieFor(id: string): string {
+    return sessionCookie(this.#opts.cookieName, this.#signer.sign(id), this.#attrs);
   }
-
 }
 
 const EMPTY = "{}";
@@ -156,8 +156,4 @@ function payloadText(session: ActiveSession): string {
   if (session.authenticated) payload.a = 1;
   if (session.pinned || payload.d !== undefined || payload.a !== undefined) payload.h = session.handle;
   return JSON.stringify(payload);
-}
-
-function isPlainObject(value: unknown): value is SessionData {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }

@@ -1,5 +1,6 @@
 import type { DoneEvent, RunEvent, Usage } from "../contract.js";
 import { isServerErrorCode } from "./errors.js";
+import { asRecord } from "./json.js";
 import { redact } from "./redact.js";
 import { safeDetails } from "./replies.js";
 
@@ -22,14 +23,14 @@ export function encodeRunEvent(event: RunEvent): Uint8Array {
  * that are not part of the contract (they are dropped).
  */
 export function toWireEvent(event: unknown, streamedText: boolean): RunEvent | null {
-  if (event === null || typeof event !== "object") return null;
-  const e = event as Record<string, unknown>;
+  const e = asRecord(event);
+  if (e === undefined) return null;
   switch (e.type) {
     case "assistant-text":
       if (typeof e.text !== "string") return null;
       return { type: "assistant-text", mode: e.mode === "replace" ? "replace" : "append", text: e.text };
     case "done": {
-      const source = (e.result !== null && typeof e.result === "object" ? e.result : {}) as Record<string, unknown>;
+      const source = asRecord(e.result) ?? {};
       const result: DoneEvent["result"] = {};
       // The text already crossed the wire as assistant-text events; the client rebuilds it.
       if (!streamedText && typeof source.text === "string") result.text = source.text;
@@ -49,9 +50,8 @@ export function toWireEvent(event: unknown, streamedText: boolean): RunEvent | n
 }
 
 function toUsage(value: unknown): Usage | undefined {
-  if (value === null || typeof value !== "object") return undefined;
-  const u = value as Record<string, unknown>;
-  if (!isCount(u.inputTokens) || !isCount(u.outputTokens)) return undefined;
+  const u = asRecord(value);
+  if (u === undefined || !isCount(u.inputTokens) || !isCount(u.outputTokens)) return undefined;
   const usage: Usage = { inputTokens: u.inputTokens, outputTokens: u.outputTokens };
   if (isCount(u.cachedInputTokens)) usage.cachedInputTokens = u.cachedInputTokens;
   if (isCount(u.reasoningTokens)) usage.reasoningTokens = u.reasoningTokens;

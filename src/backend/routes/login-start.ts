@@ -37,7 +37,7 @@ export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<
     await deps.sessions.persistContext(session, ctx);
     if (error instanceof CodexError && error.code === "DEVICE_AUTH_NOT_ENABLED") {
       deps.emit({ type: "login_failed", route: "loginStart", code: error.code }, session);
-      // The seed's shape: `errorCode` for old clients, `code` for everything else.
+      // The contract names this answer twice: `errorCode` (LoginDeviceAuthDisabled) beside the usual `code`.
       return jsonReply(error.status, { errorCode: "DEVICE_AUTH_NOT_ENABLED", ...errorFields(error) });
     }
     throw error;

@@ -1,3 +1,4 @@
+import { errorMessage } from "../error-message.js";
 import { jsonReply, rotatedReply, type RouteCall, type RouteDeps, type RouteReply } from "./shared.js";
 
 /** POST /logout: runner.logout (best effort), delete the session, clear the cookie. Idempotent. */
@@ -11,14 +12,10 @@ export async function postLogout(deps: RouteDeps, call: RouteCall): Promise<Rout
     try {
       await deps.opts.runner.logout(deps.sessions.contextFor(session));
     } catch (error) {
-      deps.log.warn("runner.logout failed; the session is deleted anyway", { error: messageOf(error) });
+      deps.log.warn("runner.logout failed; the session is deleted anyway", { error: errorMessage(error) });
     }
     await deps.sessions.delete(session);
     deps.emit({ type: "logout", route: "logout" }, session);
   }
   return jsonReply(200, {}, { "set-cookie": deps.sessions.clearCookie() });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

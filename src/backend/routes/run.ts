@@ -1,4 +1,5 @@
 import { readJsonObject } from "../body.js";
+import { errorMessage } from "../error-message.js";
 import { ndjsonReply } from "../replies.js";
 import { createRunStream } from "../run-stream.js";
 import { validateRunRequest } from "../run-request.js";
@@ -42,7 +43,7 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
     requestSignal: call.request.signal,
     stopSignal: lock.signal,
     writeTimeoutMs: deps.opts.writeTimeoutMs,
-    onUnexpected: (error) => deps.log.error("runner.run threw", { error: error instanceof Error ? error.message : String(error) }),
+    onUnexpected: (error) => deps.log.error("runner.run threw", { error: errorMessage(error) }),
     onEnd: async (outcome, code) => {
       lock.release();
       // The runner lost its login (revoked, refresh failed): the session is no longer signed in.
@@ -50,7 +51,7 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
       try {
         await deps.sessions.persistContext(session, ctx);
       } catch (error) {
-        deps.log.error("could not persist the session after a run", { error: error instanceof Error ? error.message : String(error) });
+        deps.log.error("could not persist the session after a run", { error: errorMessage(error) });
       }
       if (outcome === "finished") deps.emit({ type: "run_finished", route: "runStream" }, session);
       else deps.emit({ type: "run_failed", route: "runStream", code: code ?? "RUN_FAILED" }, session);

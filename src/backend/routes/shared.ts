@@ -1,5 +1,6 @@
 import type { Account, ErrorBody, RouteName, RouteResponses, ServerErrorCode, StatusRotated } from "../../contract.js";
 import type { CodexAuditEvent, CodexLogger } from "../audit.js";
+import { asRecord } from "../json.js";
 import type { RateLimits, LimitName } from "../limits.js";
 import type { RunLocks } from "../run-locks.js";
 import type { ResolvedOptions } from "../options.js";
@@ -60,7 +61,7 @@ export function tagOf(session: ActiveSession | undefined): { session?: string } 
 
 /** Only the account fields the browser may see, as bounded strings. */
 export function publicAccount(account: unknown): Account {
-  const source = account !== null && typeof account === "object" ? (account as Record<string, unknown>) : {};
+  const source = asRecord(account) ?? {};
   const out: Account = { email: boundedString(source.email) ?? null };
   const name = boundedString(source.name);
   if (name !== undefined) out.name = name;

@@ -4,6 +4,7 @@
  * `node:` import, so the direct runner stays usable on edge runtimes.
  */
 import type { Account } from "../../contract.js";
+import { asRecord } from "../json.js";
 
 const AUTH_CLAIM = "https://api.openai.com/auth";
 const PROFILE_CLAIM = "https://api.openai.com/profile";
@@ -12,8 +13,6 @@ export const MAX_TOKEN_CHARS = 64 * 1024;
 /** An email address is at most 254 characters; a longer claim (or plan, name, id) is no identity to show. */
 const MAX_CLAIM_CHARS = 320;
 
-const record = (value: unknown): Record<string, unknown> | undefined =>
-  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 // An empty claim names nobody; an oversized one is not kept, not even cut short.
 const text = (value: unknown): string | undefined =>
   typeof value === "string" && value !== "" && value.length <= MAX_CLAIM_CHARS ? value : undefined;
@@ -32,7 +31,7 @@ export function decodeJwtClaims(token: unknown): Record<string, unknown> | undef
   const parts = token.split(".");
   if (parts.length !== 3 || !parts[1]) return undefined;
   try {
-    return record(JSON.parse(base64UrlDecode(parts[1])));
+    return asRecord(JSON.parse(base64UrlDecode(parts[1])));
   } catch {
     return undefined;
   }
@@ -41,8 +40,8 @@ export function decodeJwtClaims(token: unknown): Record<string, unknown> | undef
 /** The display identity and account id an id_token names (all null when it names none). */
 export function identityFromIdToken(idToken: unknown): { account: Account; accountId: string | null } {
   const claims = decodeJwtClaims(idToken) ?? {};
-  const auth = record(claims[AUTH_CLAIM]) ?? {};
-  const profile = record(claims[PROFILE_CLAIM]) ?? {};
+  const auth = asRecord(claims[AUTH_CLAIM]) ?? {};
+  const profile = asRecord(claims[PROFILE_CLAIM]) ?? {};
   return {
     account: {
       email: text(claims.email) ?? text(profile.email) ?? null,

@@ -1,5 +1,5 @@
 import { ClockMap, type ClockEntry } from "./clock-map.js";
-import { compactStorageKey } from "./key.js";
+import { storageKey } from "./key.js";
 import type { SessionLookup, SessionStore, SessionTimeouts, StoredSession } from "./types.js";
 
 /** Options of the in-memory store. */
@@ -48,7 +48,7 @@ class Entry implements ClockEntry {
     public createdAt: number,
     /** Last get/save; for a marker, the instant its grace period ends. */
     public seenAt: number,
-    /** Compact key of the marker this session's previous id left behind, so `delete` can drop it too. */
+    /** Storage key of the marker this session's previous id left behind, so `delete` can drop it too. */
     public link: string | null,
     /** Signed in: the full idle timeout, and evicted only after every other entry. */
     public signedIn: boolean,
@@ -100,50 +100,50 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
 class MemoryCore {
   // One map per eviction tier; a key lives in exactly one. A full store evicts from the first tier
   // that has an entry, each tier in least-recently-used order (approximately: see ClockMap).
-  private readonly pending = new ClockMap<Entry>();
-  private readonly markers = new ClockMap<Entry>();
-  private readonly signedIn = new ClockMap<Entry>();
-  private readonly tiers = [this.pending, this.markers, this.signedIn] as const;
-  private readonly now: () => number;
-  private readonly idleMs: number;
-  private readonly pendingIdleMs: number;
-  private readonly absoluteMs: number;
-  private readonly maxSessions: number;
-  private readonly perCall: number;
-  private cursor: Iterator<[string, Entry]> | null = null;
+  readonly #pending = new ClockMap<Entry>();
+  readonly #markers = new ClockMap<Entry>();
+  readonly #signedIn = new ClockMap<Entry>();
+  readonly #tiers = [this.#pending, this.#markers, this.#signedIn] as const;
+  readonly #now: () => number;
+  readonly #idleMs: number;
+  readonly #pendingIdleMs: number;
+  readonly #absoluteMs: number;
+  readonly #maxSessions: number;
+  readonly #perCall: number;
+  #cursor: Iterator<[string, Entry]> | null = null;
 
   constructor(options: MemorySessionStoreOptions) {
-    this.now = options.now ?? Date.now;
-    this.idleMs = options.idleTimeoutMs ?? DAY_MS;
-    this.pendingIdleMs = Math.min(options.pendingIdleTimeoutMs ?? 15 * MINUTE_MS, this.idleMs);
-    this.absoluteMs = options.absoluteTimeoutMs ?? 7 * DAY_MS;
-    this.maxSessions = options.maxSessions ?? 10_000;
-    if (!(Number.isInteger(this.maxSessions) || this.maxSessions === Number.POSITIVE_INFINITY) || this.maxSessions < 1) {
+    this.#now = options.now ?? Date.now;
+    this.#idleMs = options.idleTimeoutMs ?? DAY_MS;
+    this.#pendingIdleMs = Math.min(options.pendingIdleTimeoutMs ?? 15 * MINUTE_MS, this.#idleMs);
+    this.#absoluteMs = options.absoluteTimeoutMs ?? 7 * DAY_MS;
+    this.#maxSessions = options.maxSessions ?? 10_000;
+    if (!(Number.isInteger(this.#maxSessions) || this.#maxSessions === Number.POSITIVE_INFINITY) || this.#maxSessions < 1) {
       throw new TypeError("createMemorySessionStore: `maxSessions` must be a whole number ≥ 1");
     }
-    this.perCall = options.sweepPerCall ?? 2;
+    this.#perCall = options.sweepPerCall ?? 2;
   }
 
   get size(): number {
-    return this.pending.map.size + this.markers.map.size + this.signedIn.map.size;
+    return this.#pending.map.size + this.#markers.map.size + this.#signedIn.map.size;
   }
 
   create(id: string, session: StoredSession): void {
-    this.sweep(this.perCall);
-    const key = compactStorageKey(id);
-    const existing = this.find(key);
-    if (existing !== undefined) this.tierOf(existing).delete(key);
-    this.makeRoom(1);
-    this.place(key, new Entry(session.data, session.createdAt, this.now(), null, session.authenticated === true));
+    this.sweep(this.#perCall);
+    const key = storageKey(id);
+    const existing = this.#find(key);
+    if (existing !== undefined) this.#tierOf(existing).delete(key);
+    this.#makeRoom(1);
+    this.#place(key, new Entry(session.data, session.createdAt, this.#now(), null, session.authenticated === true));
   }
 
   get(id: string): SessionLookup {
-    const key = compactStorageKey(id);
-    const entry = this.find(key);
+    const key = storageKey(id);
+    const entry = this.#find(key);
     if (entry === undefined) return MISSING;
-    const now = this.now();
-    if (this.isExpired(entry, now)) {
-      this.tierOf(entry).delete(key);
+    const now = this.#now();
+    if (this.#isExpired(entry, now)) {
+      this.#tierOf(entry).delete(key);
       return MISSING;
     }
     if (entry.data === null) return ROTATED;
@@ -153,13 +153,13 @@ class MemoryCore {
   }
 
   save(id: string, session: StoredSession): void {
-    this.sweep(this.perCall);
-    const key = compactStorageKey(id);
-    const entry = this.find(key);
+    this.sweep(this.#perCall);
+    const key = storageKey(id);
+    const entry = this.#find(key);
     if (entry === undefined || entry.data === null) return; // never resurrects, never writes through a rotated id
-    const now = this.now();
-    if (this.isExpired(entry, now)) {
-      this.tierOf(entry).delete(key);
+    const now = this.#now();
+    if (this.#isExpired(entry, now)) {
+      this.#tierOf(entry).delete(key);
       return;
     }
     // createdAt stays the store's own: a caller cannot extend the absolute timeout.
@@ -167,59 +167,59 @@ class MemoryCore {
     entry.seenAt = now;
     entry.used = true;
     if (session.authenticated !== undefined && session.authenticated !== entry.signedIn) {
-      this.tierOf(entry).delete(key);
+      this.#tierOf(entry).delete(key);
       entry.signedIn = session.authenticated;
-      this.place(key, entry);
+      this.#place(key, entry);
     }
   }
 
   rotate(oldId: string, newId: string, graceMs: number): boolean {
-    this.sweep(this.perCall);
-    const oldKey = compactStorageKey(oldId);
-    const newKey = compactStorageKey(newId);
-    const entry = this.find(oldKey);
-    if (entry === undefined || entry.data === null || oldKey === newKey || this.find(newKey) !== undefined) return false;
-    const now = this.now();
+    this.sweep(this.#perCall);
+    const oldKey = storageKey(oldId);
+    const newKey = storageKey(newId);
+    const entry = this.#find(oldKey);
+    if (entry === undefined || entry.data === null || oldKey === newKey || this.#find(newKey) !== undefined) return false;
+    const now = this.#now();
     // All synchronous: no await between the check and the move, so exactly one concurrent caller wins.
-    this.tierOf(entry).delete(oldKey);
-    if (this.isExpired(entry, now)) return false;
-    const keepMarker = graceMs > 0 && this.maxSessions > 1;
+    this.#tierOf(entry).delete(oldKey);
+    if (this.#isExpired(entry, now)) return false;
+    const keepMarker = graceMs > 0 && this.#maxSessions > 1;
     // Room for the moved session and its marker, made while neither is in a tier, so neither can be evicted.
-    this.makeRoom(keepMarker ? 2 : 1);
+    this.#makeRoom(keepMarker ? 2 : 1);
     const moved = new Entry(entry.data, entry.createdAt, now, keepMarker ? oldKey : null, entry.signedIn);
     if (keepMarker) {
       entry.data = null;
       entry.seenAt = now + graceMs;
       entry.link = null;
-      this.place(oldKey, entry);
+      this.#place(oldKey, entry);
     }
-    this.place(newKey, moved);
+    this.#place(newKey, moved);
     return true;
   }
 
   delete(id: string): void {
-    this.sweep(this.perCall);
-    const key = compactStorageKey(id);
-    const entry = this.find(key);
+    this.sweep(this.#perCall);
+    const key = storageKey(id);
+    const entry = this.#find(key);
     if (entry === undefined) return;
-    this.tierOf(entry).delete(key);
-    if (entry.link !== null) this.markers.map.delete(entry.link);
+    this.#tierOf(entry).delete(key);
+    if (entry.link !== null) this.#markers.map.delete(entry.link);
   }
 
   /** Advances a cursor that survives between calls, so a full pass is spread over many small steps. */
   sweep(limit: number): number {
-    const now = this.now();
+    const now = this.#now();
     let removed = 0;
     for (let checked = 0; checked < limit; checked++) {
-      this.cursor ??= this.everyEntry();
-      const step = this.cursor.next();
+      this.#cursor ??= this.#everyEntry();
+      const step = this.#cursor.next();
       if (step.done === true) {
-        this.cursor = null;
+        this.#cursor = null;
         break; // one lap at most per call
       }
       const [key, entry] = step.value;
-      if (this.isExpired(entry, now)) {
-        this.tierOf(entry).delete(key);
+      if (this.#isExpired(entry, now)) {
+        this.#tierOf(entry).delete(key);
         removed++;
       }
     }
@@ -227,48 +227,48 @@ class MemoryCore {
   }
 
   dump(): string {
-    const rows = this.tiers.flatMap((tier) =>
+    const rows = this.#tiers.flatMap((tier) =>
       [...tier.map].map(([key, e]) => ({
-        key: Buffer.from(key, "latin1").toString("hex"),
+        key: Buffer.from(key, "base64url").toString("hex"),
         data: e.data,
         createdAt: e.createdAt,
         seenAt: e.seenAt,
-        link: e.link === null ? null : Buffer.from(e.link, "latin1").toString("hex"),
+        link: e.link === null ? null : Buffer.from(e.link, "base64url").toString("hex"),
         authenticated: e.signedIn,
       })),
     );
     return JSON.stringify(rows);
   }
 
-  private *everyEntry(): Generator<[string, Entry]> {
-    for (const tier of this.tiers) yield* tier.map;
+  *#everyEntry(): Generator<[string, Entry]> {
+    for (const tier of this.#tiers) yield* tier.map;
   }
 
-  private find(key: string): Entry | undefined {
-    return this.pending.map.get(key) ?? this.signedIn.map.get(key) ?? this.markers.map.get(key);
+  #find(key: string): Entry | undefined {
+    return this.#pending.map.get(key) ?? this.#signedIn.map.get(key) ?? this.#markers.map.get(key);
   }
 
-  private tierOf(entry: Entry): Map<string, Entry> {
-    if (entry.data === null) return this.markers.map;
-    return entry.signedIn ? this.signedIn.map : this.pending.map;
+  #tierOf(entry: Entry): Map<string, Entry> {
+    if (entry.data === null) return this.#markers.map;
+    return entry.signedIn ? this.#signedIn.map : this.#pending.map;
   }
 
   /** Files an entry that is in no tier under the tier its state calls for. */
-  private place(key: string, entry: Entry): void {
-    this.tierOf(entry).set(key, entry);
+  #place(key: string, entry: Entry): void {
+    this.#tierOf(entry).set(key, entry);
   }
 
   /** Evicts until `needed` more entries fit under the ceiling: never-signed-in sessions, then markers, then signed-in ones. */
-  private makeRoom(needed: number): void {
-    while (this.size > 0 && this.size + needed > this.maxSessions) {
-      if (!this.tiers.some((tier) => tier.evictOne())) return;
+  #makeRoom(needed: number): void {
+    while (this.size > 0 && this.size + needed > this.#maxSessions) {
+      if (!this.#tiers.some((tier) => tier.evictOne())) return;
     }
   }
 
-  private isExpired(entry: Entry, now: number): boolean {
+  #isExpired(entry: Entry, now: number): boolean {
     if (entry.data === null) return now >= entry.seenAt;
-    const idleMs = entry.signedIn ? this.idleMs : this.pendingIdleMs;
-    return now - entry.seenAt >= idleMs || now - entry.createdAt >= this.absoluteMs;
+    const idleMs = entry.signedIn ? this.#idleMs : this.#pendingIdleMs;
+    return now - entry.seenAt >= idleMs || now - entry.createdAt >= this.#absoluteMs;
   }
 }
 

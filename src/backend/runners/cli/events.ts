@@ -1,6 +1,7 @@
 /** The JSON lines of `codex exec --json`, narrowed field by field, and its failure messages mapped to codes. */
 import type { Usage } from "../../../contract.js";
 import { CodexError } from "../../errors.js";
+import { asRecord } from "../../json.js";
 import { sanitizeCliText, type SanitizeContext } from "./stderr.js";
 
 export type ExecLine =
@@ -12,13 +13,11 @@ export type ExecLine =
   | { kind: "failed"; message: string }
   | { kind: "other" };
 
-const rec = (value: unknown): Record<string, unknown> | undefined =>
-  value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 const count = (value: unknown): number | undefined =>
   typeof value === "number" && Number.isFinite(value) && value >= 0 ? Math.floor(value) : undefined;
 
 function usageOf(value: unknown): Usage | undefined {
-  const u = rec(value);
+  const u = asRecord(value);
   const input = count(u?.input_tokens);
   const output = count(u?.output_tokens);
   if (!u || input === undefined || output === undefined) return undefined;
@@ -31,7 +30,7 @@ function usageOf(value: unknown): Usage | undefined {
 }
 
 function messageOf(value: Record<string, unknown>): string {
-  const nested = rec(value.error);
+  const nested = asRecord(value.error);
   const message = value.message ?? nested?.message ?? value.error;
   return typeof message === "string" ? message : "";
 }
@@ -42,14 +41,14 @@ export function parseExecLine(line: string): ExecLine {
   if (!trimmed.startsWith("{")) return { kind: "other" };
   let json: Record<string, unknown> | undefined;
   try {
-    json = rec(JSON.parse(trimmed));
+    json = asRecord(JSON.parse(trimmed));
   } catch {
     return { kind: "other" };
   }
   if (!json) return { kind: "other" };
   switch (json.type) {
     case "item.completed": {
-      const item = rec(json.item);
+      const item = asRecord(json.item);
       if (item?.type === "agent_message" && typeof item.text === "string") return { kind: "text", text: item.text };
       return { kind: "other" };
     }

@@ -7,6 +7,7 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Account } from "../../../contract.js";
 import { CodexError } from "../../errors.js";
+import { asRecord } from "../../json.js";
 import type { SessionData } from "../../runner.js";
 import { identityFromIdToken } from "../id-token.js";
 
@@ -24,12 +25,11 @@ export const HOME_NAME = /^s-[a-f0-9]{32}$/;
 const NAME = HOME_NAME;
 
 export function readState(data: SessionData): CliSessionState | undefined {
-  const value = data[KEY];
-  if (value === null || typeof value !== "object") return undefined;
-  const state = value as Record<string, unknown>;
+  const state = asRecord(data[KEY]);
+  if (state === undefined) return undefined;
   // Only a name this runner made: a corrupted value can never point outside the root.
   if (typeof state.home !== "string" || !NAME.test(state.home)) return undefined;
-  const login = state.login as Record<string, unknown> | undefined;
+  const login = asRecord(state.login);
   const result: CliSessionState = { home: state.home };
   if (login && typeof login.expiresAt === "number") {
     result.login = { expiresAt: login.expiresAt };
@@ -82,7 +82,7 @@ interface AuthFile {
 function readAuthFile(home: string): AuthFile | undefined {
   try {
     const parsed: unknown = JSON.parse(readFileSync(join(home, "auth.json"), "utf8"));
-    return parsed !== null && typeof parsed === "object" ? (parsed as AuthFile) : undefined;
+    return asRecord(parsed) as AuthFile | undefined;
   } catch {
     return undefined;
   }

@@ -27,34 +27,36 @@ const CODE = /\b([A-Z0-9]{4}-[A-Z0-9]{4,6})\b/;
 const URL_LINE = /\bhttps?:\/\/[^\s'"<>]+/g;
 
 export class DeviceLogins {
-  private readonly entries = new Map<string, Entry>();
-  private readonly starting = new Map<string, Promise<Entry>>();
+  readonly #entries = new Map<string, Entry>();
+  readonly #starting = new Map<string, Promise<Entry>>();
+  readonly #opts: ResolvedCliOptions;
+  readonly #onSpawn: (name: string, proc: CliProcess) => void;
 
   /** `onSpawn` learns of each login child and the folder it works in (the sweep spares that folder). */
-  constructor(
-    private readonly opts: ResolvedCliOptions,
-    private readonly onSpawn: (name: string, proc: CliProcess) => void = () => undefined,
-  ) {}
+  constructor(opts: ResolvedCliOptions, onSpawn: (name: string, proc: CliProcess) => void = () => undefined) {
+    this.#opts = opts;
+    this.#onSpawn = onSpawn;
+  }
 
   async start(ctx: RunnerContext): Promise<DeviceLoginResult> {
     const state = readState(ctx.data);
-    let entry = this.entries.get(ctx.id);
+    let entry = this.#entries.get(ctx.id);
     const name = state?.home ?? entry?.name ?? newHomeName();
-    const account = readAccount(homePath(this.opts.homeRoot, name));
+    const account = readAccount(homePath(this.#opts.homeRoot, name));
     if (account) {
       writeState(ctx.data, { home: name });
       return { status: "authenticated", account };
     }
-    if (!entry?.proc.running() || this.opts.now() >= (entry?.expiresAt ?? 0)) {
+    if (!entry?.proc.running() || this.#opts.now() >= (entry?.expiresAt ?? 0)) {
       // Concurrent starts of one session share one child.
-      let flight = this.starting.get(ctx.id);
+      let flight = this.#starting.get(ctx.id);
       if (!flight) {
         const previous = entry;
-        this.entries.delete(ctx.id);
-        if (previous) void previous.proc.stop(this.opts.timeouts.killGraceMs);
-        flight = this.launch(ctx.id, name);
-        this.starting.set(ctx.id, flight);
-        const clear = () => this.starting.delete(ctx.id);
+        this.#entries.delete(ctx.id);
+        if (previous) void previous.proc.stop(this.#opts.timeouts.killGraceMs);
+        flight = this.#launch(ctx.id, name);
+        this.#starting.set(ctx.id, flight);
+        const clear = () => this.#starting.delete(ctx.id);
         flight.then(clear, clear);
       }
       entry = await flight;
@@ -65,58 +67,58 @@ export class DeviceLogins {
 
   status(ctx: RunnerContext): RunnerStatus {
     const state = readState(ctx.data);
-    const entry = this.entries.get(ctx.id);
+    const entry = this.#entries.get(ctx.id);
     const name = state?.home ?? entry?.name;
     if (!name) return { status: "logged_out" };
     if (entry && entry.name === name) {
       if (entry.proc.running()) {
-        if (this.opts.now() < entry.expiresAt) return { status: "pending" };
+        if (this.#opts.now() < entry.expiresAt) return { status: "pending" };
         entry.outcome = "expired";
-        void entry.proc.stop(this.opts.timeouts.killGraceMs);
+        void entry.proc.stop(this.#opts.timeouts.killGraceMs);
       }
-      if (entry.outcome === "expired" || entry.outcome === "denied") return this.failed(ctx, name, entry.outcome);
+      if (entry.outcome === "expired" || entry.outcome === "denied") return this.#failed(ctx, name, entry.outcome);
     }
-    const account = readAccount(homePath(this.opts.homeRoot, name));
+    const account = readAccount(homePath(this.#opts.homeRoot, name));
     if (account) {
       writeState(ctx.data, { home: name });
       return { status: "authenticated", account };
     }
     // A login whose child this process no longer has (a restart): it cannot finish any more.
-    if (state?.login) return this.failed(ctx, name, state.login.outcome ?? "expired");
+    if (state?.login) return this.#failed(ctx, name, state.login.outcome ?? "expired");
     return { status: "logged_out" };
   }
 
   /** Kill the session's login child, if any (one still starting included), and forget it. */
   async stop(id: string): Promise<void> {
-    await this.starting.get(id)?.catch(() => undefined);
-    const entry = this.entries.get(id);
-    this.entries.delete(id);
-    if (entry) await entry.proc.stop(this.opts.timeouts.killGraceMs);
+    await this.#starting.get(id)?.catch(() => undefined);
+    const entry = this.#entries.get(id);
+    this.#entries.delete(id);
+    if (entry) await entry.proc.stop(this.#opts.timeouts.killGraceMs);
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.entries.keys()].map((id) => this.stop(id)));
+    await Promise.all([...this.#entries.keys()].map((id) => this.stop(id)));
   }
 
-  private failed(ctx: RunnerContext, name: string, outcome: "expired" | "denied"): RunnerStatus {
+  #failed(ctx: RunnerContext, name: string, outcome: "expired" | "denied"): RunnerStatus {
     const state: CliSessionState = { home: name, login: { expiresAt: 0, outcome } };
     writeState(ctx.data, state);
     return { status: outcome };
   }
 
-  private async launch(id: string, name: string): Promise<Entry> {
-    const { home, work } = ensureHome(this.opts.homeRoot, name);
+  async #launch(id: string, name: string): Promise<Entry> {
+    const { home, work } = ensureHome(this.#opts.homeRoot, name);
     const context = { paths: [home] };
     let proc: CliProcess;
     try {
-      proc = spawnCli(this.opts, loginArgs(this.opts), cliEnv(this.opts, home), work);
+      proc = spawnCli(this.#opts, loginArgs(this.#opts), cliEnv(this.#opts, home), work);
     } catch {
       throw new CodexError("UPSTREAM_UNAVAILABLE", "The codex CLI could not be started.");
     }
-    this.onSpawn(name, proc);
-    const printed = await this.waitForCode(proc);
+    this.#onSpawn(name, proc);
+    const printed = await this.#waitForCode(proc);
     if (!printed) {
-      await proc.stop(this.opts.timeouts.killGraceMs);
+      await proc.stop(this.#opts.timeouts.killGraceMs);
       throw new CodexError("UPSTREAM_TIMEOUT", "The codex CLI did not print a login code in time.");
     }
     if ("exit" in printed) {
@@ -131,25 +133,25 @@ export class DeviceLogins {
       const detail = stderrSummary(proc.stderr(), context);
       throw new CodexError("UPSTREAM_UNAVAILABLE", `The codex CLI could not start a login${detail ? `: ${detail}` : "."}`);
     }
-    const loginUrl = this.checkLoginUrl(printed.url);
+    const loginUrl = this.#checkLoginUrl(printed.url);
     if (!loginUrl) {
-      await proc.stop(this.opts.timeouts.killGraceMs);
+      await proc.stop(this.#opts.timeouts.killGraceMs);
       throw new CodexError("UPSTREAM_UNAVAILABLE", "The codex CLI printed an unexpected login address.");
     }
-    const entry: Entry = { name, proc, loginUrl, userCode: printed.code, expiresAt: this.opts.now() + this.opts.timeouts.loginMs };
-    this.entries.set(id, entry);
+    const entry: Entry = { name, proc, loginUrl, userCode: printed.code, expiresAt: this.#opts.now() + this.#opts.timeouts.loginMs };
+    this.#entries.set(id, entry);
     // The upstream code dies after its lifetime: so does the child.
     const expiry = setTimeout(() => {
       if (!proc.running()) return;
       entry.outcome = "expired";
-      void proc.stop(this.opts.timeouts.killGraceMs);
-    }, this.opts.timeouts.loginMs);
+      void proc.stop(this.#opts.timeouts.killGraceMs);
+    }, this.#opts.timeouts.loginMs);
     expiry.unref();
     void proc.exited.then((exit) => {
       clearTimeout(expiry);
       entry.outcome ??= exit.code === 0 ? "authenticated" : /denied|declined|rejected/i.test(stripControl(proc.stderr())) ? "denied" : "expired";
       const forget = setTimeout(() => {
-        if (this.entries.get(id) === entry) this.entries.delete(id);
+        if (this.#entries.get(id) === entry) this.#entries.delete(id);
       }, KEEP_FINISHED_MS);
       forget.unref();
     });
@@ -157,7 +159,7 @@ export class DeviceLogins {
   }
 
   /** The URL and code once both are on stdout; the exit if it came first; undefined on timeout. */
-  private waitForCode(proc: CliProcess): Promise<{ url: string; code: string } | { exit: Awaited<CliProcess["exited"]> } | undefined> {
+  #waitForCode(proc: CliProcess): Promise<{ url: string; code: string } | { exit: Awaited<CliProcess["exited"]> } | undefined> {
     return new Promise((resolve) => {
       const check = (): boolean => {
         const text = stripControl(proc.stdout());
@@ -168,7 +170,7 @@ export class DeviceLogins {
         finish({ url, code });
         return true;
       };
-      const timer = setTimeout(() => finish(undefined), this.opts.timeouts.loginStartMs);
+      const timer = setTimeout(() => finish(undefined), this.#opts.timeouts.loginStartMs);
       let settled = false;
       const finish = (value: Parameters<typeof resolve>[0]) => {
         if (settled) return;
@@ -185,7 +187,7 @@ export class DeviceLogins {
   }
 
   /** https (or the configured issuer's own origin, e.g. a local simulator), at most 2 KB; nothing else is handed to a browser. */
-  private checkLoginUrl(text: string): string | undefined {
+  #checkLoginUrl(text: string): string | undefined {
     if (text.length > MAX_LOGIN_URL_CHARS) return undefined;
     let url: URL;
     try {
@@ -193,7 +195,7 @@ export class DeviceLogins {
     } catch {
       return undefined;
     }
-    if (this.opts.issuer) return url.origin === new URL(this.opts.issuer).origin ? url.href : undefined;
+    if (this.#opts.issuer) return url.origin === new URL(this.#opts.issuer).origin ? url.href : undefined;
     return url.protocol === "https:" ? url.href : undefined;
   }
 }

@@ -7,7 +7,7 @@
 import { lstatSync, rmSync, utimesSync } from "node:fs";
 import { lstat, opendir } from "node:fs/promises";
 import { join } from "node:path";
-import { safeLogger } from "../../audit.js";
+import { safeLogger, type CodexLogger } from "../../audit.js";
 import { CodexError } from "../../errors.js";
 import { HOME_NAME } from "./home.js";
 import type { ResolvedCliOptions } from "./options.js";
@@ -35,61 +35,62 @@ const errorCode = (error: unknown): string =>
 
 /** The sweep of one runner: one pass at a time, resuming where the last batch stopped. */
 export class HomeSweeper {
-  private cursor = 0;
-  private chain: Promise<unknown> = Promise.resolve();
-  private busy = false;
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private readonly log;
+  #cursor = 0;
+  #chain: Promise<unknown> = Promise.resolve();
+  #busy = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #log: Required<CodexLogger>;
+  readonly #opts: ResolvedCliOptions;
+  readonly #inUse: (name: string) => boolean;
 
   /** `inUse(name)` is true while a child process of this runner works in that folder. */
-  constructor(
-    private readonly opts: ResolvedCliOptions,
-    private readonly inUse: (name: string) => boolean,
-  ) {
-    this.log = safeLogger(opts.logger);
+  constructor(opts: ResolvedCliOptions, inUse: (name: string) => boolean) {
+    this.#opts = opts;
+    this.#inUse = inUse;
+    this.#log = safeLogger(opts.logger);
   }
 
   /** One sweep now (in the background) and then every sweepIntervalMs on an unref'd timer. */
   start(): void {
     const background = () => {
       // A tick while a pass still runs is skipped: passes never pile up.
-      if (this.busy) return;
-      this.sweep().catch((error: unknown) => this.log.warn("cliRunner: session folder sweep failed", { code: errorCode(error) }));
+      if (this.#busy) return;
+      this.sweep().catch((error: unknown) => this.#log.warn("cliRunner: session folder sweep failed", { code: errorCode(error) }));
     };
     background();
-    if (this.opts.sweepIntervalMs > 0) {
-      this.timer = setInterval(background, this.opts.sweepIntervalMs);
-      this.timer.unref();
+    if (this.#opts.sweepIntervalMs > 0) {
+      this.#timer = setInterval(background, this.#opts.sweepIntervalMs);
+      this.#timer.unref();
     }
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 
   /** Runs a pass after any pass in flight; resolves with the number of folders removed. */
   sweep(): Promise<number> {
-    const next = this.chain.then(
-      () => this.pass(),
-      () => this.pass(),
+    const next = this.#chain.then(
+      () => this.#pass(),
+      () => this.#pass(),
     );
-    this.chain = next.catch(() => undefined);
+    this.#chain = next.catch(() => undefined);
     return next;
   }
 
-  private async pass(): Promise<number> {
-    this.busy = true;
+  async #pass(): Promise<number> {
+    this.#busy = true;
     try {
-      return await this.batch();
+      return await this.#batch();
     } finally {
-      this.busy = false;
+      this.#busy = false;
     }
   }
 
-  private async batch(): Promise<number> {
-    const root = this.opts.homeRoot;
-    if (!(await this.rootIsPrivate(root))) return 0;
+  async #batch(): Promise<number> {
+    const root = this.#opts.homeRoot;
+    if (!(await this.#rootIsPrivate(root))) return 0;
     let position = 0;
     let inspected = 0;
     let removed = 0;
@@ -97,8 +98,8 @@ export class HomeSweeper {
     let ended = true;
     for await (const entry of await opendir(root, { bufferSize: 128 })) {
       // Names before the cursor were looked at by earlier passes: read, not stat'ed.
-      if (position++ < this.cursor) continue;
-      if (inspected >= this.opts.sweepBatchSize) {
+      if (position++ < this.#cursor) continue;
+      if (inspected >= this.#opts.sweepBatchSize) {
         ended = false;
         break;
       }
@@ -107,32 +108,32 @@ export class HomeSweeper {
       const path = join(root, entry.name);
       try {
         const stat = await lstat(path);
-        if (!stat.isDirectory() || !this.abandoned(stat.mtimeMs)) continue;
-        if (this.removeIfAbandoned(path, entry.name)) removed++;
+        if (!stat.isDirectory() || !this.#abandoned(stat.mtimeMs)) continue;
+        if (this.#removeIfAbandoned(path, entry.name)) removed++;
       } catch (error) {
         failed ??= error;
       }
     }
     // Removed entries no longer take a place in the directory's order.
-    this.cursor = ended ? 0 : this.cursor + inspected - removed;
-    if (failed !== undefined) this.log.warn("cliRunner: a session folder could not be swept", { code: errorCode(failed) });
+    this.#cursor = ended ? 0 : this.#cursor + inspected - removed;
+    if (failed !== undefined) this.#log.warn("cliRunner: a session folder could not be swept", { code: errorCode(failed) });
     return removed;
   }
 
   /** Checked again and removed in one synchronous step, so no request can start using the folder in between. */
-  private removeIfAbandoned(path: string, name: string): boolean {
+  #removeIfAbandoned(path: string, name: string): boolean {
     const stat = lstatSync(path, { throwIfNoEntry: false });
-    if (!stat?.isDirectory() || !this.abandoned(stat.mtimeMs) || this.inUse(name)) return false;
+    if (!stat?.isDirectory() || !this.#abandoned(stat.mtimeMs) || this.#inUse(name)) return false;
     rmSync(path, { recursive: true, force: true });
     return true;
   }
 
-  private abandoned(mtimeMs: number): boolean {
-    return this.opts.now() - mtimeMs > this.opts.maxSessionAgeMs;
+  #abandoned(mtimeMs: number): boolean {
+    return this.#opts.now() - mtimeMs > this.#opts.maxSessionAgeMs;
   }
 
   /** Sweep only a real folder of ours: a root that is a symlink or another user's is refused, a missing one is empty. */
-  private async rootIsPrivate(root: string): Promise<boolean> {
+  async #rootIsPrivate(root: string): Promise<boolean> {
     let stat;
     try {
       stat = await lstat(root);

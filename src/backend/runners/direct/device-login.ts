@@ -4,10 +4,11 @@
  * exchange on approval, however many status calls race at that instant.
  */
 import { CodexError } from "../../errors.js";
+import { asNumber, asRecord, asString } from "../../json.js";
 import { isDisplayableUserCode } from "../../routes/login-result.js";
 import type { DeviceLoginResult, RunnerContext, RunnerStatus } from "../../runner.js";
 import { isChallenge, mapUpstreamReply, upstreamErrorCode } from "./errors.js";
-import { asNumber, asRecord, asString, request } from "./http.js";
+import { request } from "./http.js";
 import type { ResolvedOptions } from "./options.js";
 import { readLogin, readTokens, writeLogin, writeTokens, type LoginState } from "./session-data.js";
 import { tokensFromGrant, type StoredTokens } from "./tokens.js";
@@ -41,14 +42,17 @@ interface Entry {
 }
 
 export class DeviceLogins {
-  private readonly entries = new Map<string, Entry>();
+  readonly #entries = new Map<string, Entry>();
+  readonly #options: ResolvedOptions;
 
-  constructor(private readonly options: ResolvedOptions) {}
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+  }
 
   async start(ctx: RunnerContext): Promise<DeviceLoginResult> {
     const signedIn = readTokens(ctx.data);
     if (signedIn) return { status: "authenticated", account: signedIn.account };
-    const { issuer, clientId, fetch, timeouts, now } = this.options;
+    const { issuer, clientId, fetch, timeouts, now } = this.#options;
     const reply = await request(
       fetch,
       `${issuer}/api/accounts/deviceauth/usercode`,
@@ -82,12 +86,12 @@ export class DeviceLogins {
     const login = readLogin(ctx.data);
     if (!login) return { status: "logged_out" };
     if (login.outcome) return { status: login.outcome };
-    const now = this.options.now();
-    this.sweep(now);
-    let entry = this.entries.get(login.deviceAuthId);
+    const now = this.#options.now();
+    this.#sweep(now);
+    let entry = this.#entries.get(login.deviceAuthId);
     if (!entry) {
       entry = { nextPollAt: login.nextPollAt, intervalMs: login.intervalMs, expiresAt: login.expiresAt };
-      this.entries.set(login.deviceAuthId, entry);
+      this.#entries.set(login.deviceAuthId, entry);
     }
     // Another instance may have polled more recently: honour the later of the two.
     entry.nextPollAt = Math.max(entry.nextPollAt, login.nextPollAt);
@@ -97,14 +101,14 @@ export class DeviceLogins {
     else if (entry.inflight) answer = await entry.inflight;
     else if (now >= login.expiresAt) answer = { kind: "expired" };
     else if (now < entry.nextPollAt && !entry.approval) answer = { kind: "pending" };
-    else answer = await this.fly(login, entry, now);
-    return this.apply(ctx, login, entry, answer);
+    else answer = await this.#fly(login, entry, now);
+    return this.#apply(ctx, login, entry, answer);
   }
 
   /** One coalesced upstream step (poll, then exchange on approval). */
-  private fly(login: LoginState, entry: Entry, now: number): Promise<Answer> {
+  #fly(login: LoginState, entry: Entry, now: number): Promise<Answer> {
     entry.nextPollAt = now + entry.intervalMs;
-    const flight = this.step(login, entry).then((answer) => {
+    const flight = this.#step(login, entry).then((answer) => {
       if (answer.kind !== "pending") entry.final = answer;
       return answer;
     });
@@ -116,16 +120,16 @@ export class DeviceLogins {
     return flight;
   }
 
-  private async step(login: LoginState, entry: Entry): Promise<Answer> {
+  async #step(login: LoginState, entry: Entry): Promise<Answer> {
     if (!entry.approval) {
-      const polled = await this.poll(login, entry);
+      const polled = await this.#poll(login, entry);
       if (polled !== "approved") return polled;
     }
-    return this.exchange(entry);
+    return this.#exchange(entry);
   }
 
-  private async poll(login: LoginState, entry: Entry): Promise<Answer | "approved"> {
-    const { issuer, fetch, timeouts, now } = this.options;
+  async #poll(login: LoginState, entry: Entry): Promise<Answer | "approved"> {
+    const { issuer, fetch, timeouts, now } = this.#options;
     const reply = await request(
       fetch,
       `${issuer}/api/accounts/deviceauth/token`,
@@ -157,10 +161,10 @@ export class DeviceLogins {
     throw mapUpstreamReply(reply, now());
   }
 
-  private async exchange(entry: Entry): Promise<Answer> {
+  async #exchange(entry: Entry): Promise<Answer> {
     const approval = entry.approval;
     if (!approval) return { kind: "pending" };
-    const { issuer, clientId, fetch, timeouts, now } = this.options;
+    const { issuer, clientId, fetch, timeouts, now } = this.#options;
     const form = new URLSearchParams({
       grant_type: "authorization_code",
       client_id: clientId,
@@ -182,7 +186,7 @@ export class DeviceLogins {
   }
 
   /** Write an answer into this caller's own copy of the session. */
-  private apply(ctx: RunnerContext, login: LoginState, entry: Entry, answer: Answer): RunnerStatus {
+  #apply(ctx: RunnerContext, login: LoginState, entry: Entry, answer: Answer): RunnerStatus {
     switch (answer.kind) {
       case "authenticated":
         writeTokens(ctx.data, answer.tokens);
@@ -197,9 +201,9 @@ export class DeviceLogins {
   }
 
   /** Forget logins a minute after their codes expired. */
-  private sweep(now: number): void {
-    for (const [id, entry] of this.entries) {
-      if (now > entry.expiresAt + 60_000) this.entries.delete(id);
+  #sweep(now: number): void {
+    for (const [id, entry] of this.#entries) {
+      if (now > entry.expiresAt + 60_000) this.#entries.delete(id);
     }
   }
 }

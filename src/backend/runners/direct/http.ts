@@ -16,13 +16,15 @@ export interface UpstreamReply {
 /** An AbortController that follows `parent` and can also fire on a deadline. */
 export class Cancel {
   readonly controller = new AbortController();
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private timedOutWhat: string | undefined;
-  private readonly onParentAbort = (): void => this.controller.abort();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timedOutWhat: string | undefined;
+  readonly #onParentAbort = (): void => this.controller.abort();
+  readonly #parent: AbortSignal | undefined;
 
-  constructor(private readonly parent?: AbortSignal) {
+  constructor(parent?: AbortSignal) {
+    this.#parent = parent;
     if (parent?.aborted) this.controller.abort();
-    else parent?.addEventListener("abort", this.onParentAbort, { once: true });
+    else parent?.addEventListener("abort", this.#onParentAbort, { once: true });
   }
 
   get signal(): AbortSignal {
@@ -32,30 +34,30 @@ export class Cancel {
   /** (Re)arm the deadline; `what` names the wait in the timeout message. */
   arm(ms: number, what: string): void {
     this.disarm();
-    this.timer = setTimeout(() => {
-      this.timedOutWhat = what;
+    this.#timer = setTimeout(() => {
+      this.#timedOutWhat = what;
       this.controller.abort();
     }, ms);
   }
 
   disarm(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   /** The typed error for a failure seen while this controller was in use. */
   failure(cause: unknown): CodexError {
     if (cause instanceof CodexError) return cause;
-    if (this.timedOutWhat !== undefined) {
-      return new CodexError("UPSTREAM_TIMEOUT", `The upstream service did not answer in time (${this.timedOutWhat}).`);
+    if (this.#timedOutWhat !== undefined) {
+      return new CodexError("UPSTREAM_TIMEOUT", `The upstream service did not answer in time (${this.#timedOutWhat}).`);
     }
-    if (this.parent?.aborted) return new CodexError("RUN_ABORTED", "The request was cancelled.");
+    if (this.#parent?.aborted) return new CodexError("RUN_ABORTED", "The request was cancelled.");
     return new CodexError("UPSTREAM_UNAVAILABLE", "The upstream service could not be reached.", { cause });
   }
 
   dispose(): void {
     this.disarm();
-    this.parent?.removeEventListener("abort", this.onParentAbort);
+    this.#parent?.removeEventListener("abort", this.#onParentAbort);
   }
 }
 
@@ -123,21 +125,4 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal?.addEventListener("abort", done, { once: true });
   });
-}
-
-/** Narrow an unknown JSON value to a record. */
-export function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
-}
-
-export function asString(value: unknown): string | undefined {
-  return typeof value === "string" ? value : undefined;
-}
-
-export function asNumber(value: unknown): number | undefined {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
-  return undefined;
 }

@@ -1,8 +1,9 @@
 /** Model discovery per account (cached in the session with a TTL) and the choice of a model for a run. */
 import { CodexError } from "../../errors.js";
+import { asRecord, asString } from "../../json.js";
 import type { RunnerContext } from "../../runner.js";
 import { mapUpstreamReply } from "./errors.js";
-import { asRecord, asString, request } from "./http.js";
+import { request } from "./http.js";
 import { CLI_VERSION, type ResolvedOptions } from "./options.js";
 import { backendHeaders } from "./responses.js";
 import { readModels, writeModels } from "./session-data.js";

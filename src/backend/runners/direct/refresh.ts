@@ -40,9 +40,12 @@ const signInAgain = (): CodexError => new CodexError("NOT_AUTHENTICATED", "Your 
 
 export class Refresher {
   /** Keyed by SHA-256 of the refresh token sent, never the token itself. */
-  private readonly flights = new Map<string, Flight>();
+  readonly #flights = new Map<string, Flight>();
+  readonly #options: ResolvedOptions;
 
-  constructor(private readonly options: ResolvedOptions) {}
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+  }
 
   /** The session's tokens, refreshed first when the access token expires within the margin. */
   async fresh(ctx: RunnerContext): Promise<StoredTokens> {
@@ -50,8 +53,8 @@ export class Refresher {
     if (!tokens) throw new CodexError("NOT_AUTHENTICATED", "Not signed in.");
     // Tokens that live less than twice the margin are refreshed at half-life, not on every call.
     const lifetime = tokens.obtainedAt !== undefined ? tokens.expiresAt - tokens.obtainedAt : Number.POSITIVE_INFINITY;
-    const margin = Math.min(this.options.refreshMarginMs, lifetime / 2);
-    if (tokens.expiresAt - margin > this.options.now()) return tokens;
+    const margin = Math.min(this.#options.refreshMarginMs, lifetime / 2);
+    if (tokens.expiresAt - margin > this.#options.now()) return tokens;
     return this.refresh(ctx, "proactive_expiry");
   }
 
@@ -64,7 +67,7 @@ export class Refresher {
     const tokens = readTokens(ctx.data);
     if (!tokens) throw new CodexError("NOT_AUTHENTICATED", "Not signed in.");
     const key = await sha256Hex(tokens.refreshToken);
-    const outcome = await this.flightFor(key, tokens, reason);
+    const outcome = await this.#flightFor(key, tokens, reason);
     if (outcome.ok) {
       writeTokens(ctx.data, outcome.tokens);
       await ctx.save?.();
@@ -77,31 +80,31 @@ export class Refresher {
     throw outcome.error;
   }
 
-  private flightFor(key: string, tokens: StoredTokens, reason: RefreshReason): Promise<Outcome> {
+  #flightFor(key: string, tokens: StoredTokens, reason: RefreshReason): Promise<Outcome> {
     const now = Date.now();
-    const existing = this.flights.get(key);
+    const existing = this.#flights.get(key);
     if (existing && (existing.settledAt === undefined || now - existing.settledAt < KEEP_RESULT_MS)) {
       return existing.promise;
     }
-    this.sweep(now);
-    const flight: Flight = { promise: this.send(tokens, reason) };
-    this.flights.set(key, flight);
+    this.#sweep(now);
+    const flight: Flight = { promise: this.#send(tokens, reason) };
+    this.#flights.set(key, flight);
     void flight.promise.then((outcome) => {
       // A transient failure is forgotten so that the next request may try again.
       if (outcome.ok || outcome.permanent) flight.settledAt = Date.now();
-      else if (this.flights.get(key) === flight) this.flights.delete(key);
+      else if (this.#flights.get(key) === flight) this.#flights.delete(key);
     });
     return flight.promise;
   }
 
-  private sweep(now: number): void {
-    for (const [key, flight] of this.flights) {
-      if (flight.settledAt !== undefined && now - flight.settledAt >= KEEP_RESULT_MS) this.flights.delete(key);
+  #sweep(now: number): void {
+    for (const [key, flight] of this.#flights) {
+      if (flight.settledAt !== undefined && now - flight.settledAt >= KEEP_RESULT_MS) this.#flights.delete(key);
     }
   }
 
-  private async send(tokens: StoredTokens, reason: RefreshReason): Promise<Outcome> {
-    const { issuer, clientId, fetch, timeouts, now } = this.options;
+  async #send(tokens: StoredTokens, reason: RefreshReason): Promise<Outcome> {
+    const { issuer, clientId, fetch, timeouts, now } = this.#options;
     try {
       const reply = await request(
         fetch,

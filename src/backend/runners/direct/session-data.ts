@@ -1,6 +1,6 @@
 /** The runner's part of the session data (`ctx.data.direct`), read back narrowly. */
+import { asNumber, asRecord, asString } from "../../json.js";
 import type { SessionData } from "../../runner.js";
-import { asNumber, asRecord, asString } from "./http.js";
 import type { StoredTokens } from "./tokens.js";
 
 /** A device login in progress (or just ended without success). */
@@ -32,7 +32,13 @@ interface DirectData {
 
 const KEY = "direct";
 
-function section(data: SessionData): DirectData {
+/** The runner's part for reading: an empty one when there is none, and the session data is left as it was. */
+function readSection(data: SessionData): DirectData {
+  return (asRecord(data[KEY]) ?? {}) as DirectData;
+}
+
+/** The runner's part for writing: made on first write, so a signed-out session's data stays empty (no store write). */
+function writeSection(data: SessionData): DirectData {
   const existing = asRecord(data[KEY]);
   if (existing) return existing as DirectData;
   const fresh: DirectData = {};
@@ -41,7 +47,7 @@ function section(data: SessionData): DirectData {
 }
 
 export function readTokens(data: SessionData): StoredTokens | undefined {
-  const t = asRecord(section(data).tokens);
+  const t = asRecord(readSection(data).tokens);
   if (!t) return undefined;
   const accessToken = asString(t.accessToken);
   const refreshToken = asString(t.refreshToken);
@@ -65,7 +71,7 @@ export function readTokens(data: SessionData): StoredTokens | undefined {
 
 /** Sign the session in: tokens kept, the finished login and any old model list dropped. */
 export function writeTokens(data: SessionData, tokens: StoredTokens): void {
-  const s = section(data);
+  const s = writeSection(data);
   const sameAccount = s.tokens?.accountId === tokens.accountId;
   s.tokens = { ...tokens, account: { ...tokens.account } };
   delete s.login;
@@ -78,7 +84,7 @@ export function clearAll(data: SessionData): void {
 }
 
 export function readLogin(data: SessionData): LoginState | undefined {
-  const l = asRecord(section(data).login);
+  const l = asRecord(readSection(data).login);
   if (!l) return undefined;
   const deviceAuthId = asString(l.deviceAuthId);
   const userCode = asString(l.userCode);
@@ -93,25 +99,24 @@ export function readLogin(data: SessionData): LoginState | undefined {
 }
 
 export function writeLogin(data: SessionData, login: LoginState): void {
-  section(data).login = { ...login };
+  writeSection(data).login = { ...login };
 }
 
 export function readModels(data: SessionData): ModelsCache | undefined {
-  const m = asRecord(section(data).models);
+  const m = asRecord(readSection(data).models);
   const fetchedAt = asNumber(m?.fetchedAt);
   if (!m || !Array.isArray(m.slugs) || fetchedAt === undefined) return undefined;
   return { slugs: m.slugs.filter((s): s is string => typeof s === "string"), fetchedAt };
 }
 
 export function writeModels(data: SessionData, models: ModelsCache | undefined): void {
-  const s = section(data);
-  if (models) s.models = { slugs: [...models.slugs], fetchedAt: models.fetchedAt };
-  else delete s.models;
+  if (models) writeSection(data).models = { slugs: [...models.slugs], fetchedAt: models.fetchedAt };
+  else delete readSection(data).models;
 }
 
 /** The session's conversation id, made once with `make`. */
 export function conversationId(data: SessionData, make: () => string): string {
-  const s = section(data);
+  const s = writeSection(data);
   const existing = asString(s.conversationId);
   if (existing) return existing;
   const fresh = make();

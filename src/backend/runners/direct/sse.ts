@@ -6,8 +6,9 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { RunEvent, Usage } from "../../../contract.js";
 import { CodexError } from "../../errors.js";
+import { asNumber, asRecord, asString } from "../../json.js";
 import { safeMessage } from "./errors.js";
-import { asNumber, asRecord, asString, parseJson, type Cancel } from "./http.js";
+import { parseJson, type Cancel } from "./http.js";
 import type { DirectRunnerTimeouts } from "./options.js";
 
 type Final = { type: "done"; usage?: Usage } | CodexError;

@@ -1,7 +1,7 @@
 /** Token grants, narrowed from unknown JSON; claims come from the shared id-token module. */
 import type { Account } from "../../../contract.js";
+import { asNumber, asRecord, asString } from "../../json.js";
 import { decodeJwtClaims, identityFromIdToken, MAX_TOKEN_CHARS } from "../id-token.js";
-import { asNumber, asRecord, asString } from "./http.js";
 
 /** What a session keeps of a login. Lives only in the sealed session data. */
 export interface StoredTokens {
@@ -9,7 +9,7 @@ export interface StoredTokens {
   refreshToken: string;
   /** Epoch ms when the access token expires. */
   expiresAt: number;
-  /** Epoch ms when it was obtained (absent in sessions written by older versions). */
+  /** Epoch ms when it was obtained; optional, as stored session data may lack it. */
   obtainedAt?: number;
   /** Sent as `chatgpt-account-id`; never shown to the browser. */
   accountId: string | null;
