@@ -1,14 +1,26 @@
 import { defineConfig } from "vitest/config";
 import { sourceAliases } from "./scripts/package-entries.js";
 
+// Suites that need a real Redis, the codex binary, a package build, or many real sockets per adapter.
+const INTEGRATION = [
+  "tests/backend/adapters/**/*.test.ts",
+  "tests/backend/sessions/redis-store.test.ts",
+  "tests/backend/handler/redis.test.ts",
+  "tests/backend/runners/cli/**/*.test.ts",
+  "tests/simulator/codex-cli.test.ts",
+  "tests/simulator/bin.test.ts",
+  "tests/package.test.ts",
+];
+// Real Chromium driving the demo page.
+const E2E = ["tests/e2e/**/*.test.ts"];
+
 export default defineConfig({
   resolve: {
     // Tests import the package by its public entry names, as a user would; package.json says where each lives.
     alias: sourceAliases(new URL("./", import.meta.url)),
   },
   test: {
-    include: ["tests/**/*.test.{ts,tsx}"],
-    reporters: ["default", "./tests/helpers/summary-reporter.ts"],
+    reporters: ["default", "./tests/support/summary-reporter.ts"],
     // Real servers (Redis, the codex CLI, Chromium) make some suites slow; two cores here.
     testTimeout: 30_000,
     hookTimeout: 60_000,
@@ -16,5 +28,11 @@ export default defineConfig({
     environment: "node",
     pool: "forks",
     maxWorkers: 2,
+    // `npm test` runs all three; `npm run test:unit` is the fast loop (no Chromium, Redis, codex binary or build).
+    projects: [
+      { extends: true, test: { name: "unit", include: ["tests/**/*.test.{ts,tsx}"], exclude: [...INTEGRATION, ...E2E] } },
+      { extends: true, test: { name: "integration", include: INTEGRATION } },
+      { extends: true, test: { name: "e2e", include: E2E } },
+    ],
   },
 });

@@ -22,8 +22,8 @@ import { fileURLToPath } from "node:url";
 import { createParser } from "eventsource-parser";
 import { toNodeListener } from "../src/backend/adapters/node.js";
 import { directRunner } from "../src/backend/direct.js";
-import { createCodexHandler } from "../src/backend/handler.js";
-import type { RunnerContext } from "../src/backend/runner.js";
+import { createCodexHandler } from "../src/backend/core/handler.js";
+import type { RunnerContext } from "../src/backend/runners/types.js";
 
 const ROUNDS = Number(process.env.RELAY_ROUNDS ?? 41);
 const BULK_ROUNDS = Number(process.env.RELAY_BULK_ROUNDS ?? 7);

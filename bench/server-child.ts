@@ -12,12 +12,12 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 import { createCodexRouter } from "../src/backend/adapters/express.js";
 import { toNodeListener, type NodeListener } from "../src/backend/adapters/node.js";
-import { createCodexHandler, type CodexHandler } from "../src/backend/handler.js";
-import { resolveOptions, type CodexHandlerOptions } from "../src/backend/options.js";
-import { SessionManager } from "../src/backend/session-manager.js";
+import { createCodexHandler, type CodexHandler } from "../src/backend/core/handler.js";
+import { resolveOptions, type CodexHandlerOptions } from "../src/backend/core/options.js";
+import { SessionManager } from "../src/backend/sessions/session-manager.js";
 import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
 import type { SessionStore } from "../src/backend/sessions/types.js";
-import type { CodexRunner } from "../src/backend/runner.js";
+import type { CodexRunner } from "../src/backend/runners/types.js";
 
 export interface ChildConfig {
   framework: "express" | "node";

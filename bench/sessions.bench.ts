@@ -11,7 +11,7 @@ import { runInNewContext } from "node:vm";
 import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
 import { createRedisSessionStore } from "../src/backend/sessions/redis-store.js";
 import { createSealer } from "../src/backend/sessions/seal.js";
-import { startRedisServer } from "../tests/helpers/redis-server.js";
+import { startRedisServer } from "../tests/support/redis-server.js";
 
 const SESSIONS = 50_000;
 const GETS = 200_000;

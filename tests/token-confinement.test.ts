@@ -6,12 +6,12 @@
  * session store was given and holds.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { CodexError } from "../src/backend/errors.js";
-import type { RunnerContext } from "../src/backend/runner.js";
+import { CodexError } from "../src/backend/core/errors.js";
+import type { RunnerContext } from "../src/backend/runners/types.js";
 import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
 import type { SessionStore, StoredSession } from "../src/backend/sessions/types.js";
-import { BASE, Browser, makeHarness, sameOrigin } from "./helpers/handler-harness.js";
-import { createTestRunner, SECRET_STRINGS, TOKENS, type TestRunner } from "./helpers/test-runner.js";
+import { BASE, Browser, makeHarness, sameOrigin } from "./support/handler-harness.js";
+import { createTestRunner, SECRET_STRINGS, TOKENS, type TestRunner } from "./support/test-runner.js";
 
 /** Everything that left the backend, or was handed to the store, as text. */
 const seen: string[] = [];

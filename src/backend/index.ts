@@ -1,10 +1,10 @@
 // codex-auth/backend: the Web-standard handler, its adapters, the memory store and the types.
-export { createCodexHandler, handleCodexRequest } from "./handler.js";
-export type { CodexHandler, CodexRequestInfo } from "./handler.js";
-export type { CodexHandlerOptions, RateLimitOptions, RateLimitRule, RunPolicy } from "./options.js";
-export type { CodexAuditEvent, CodexAuditEventType, CodexLogger } from "./audit.js";
-export { CodexError, defaultStatus } from "./errors.js";
-export type { CodexErrorDetails } from "./errors.js";
+export { createCodexHandler, handleCodexRequest } from "./core/handler.js";
+export type { CodexHandler, CodexRequestInfo } from "./core/handler.js";
+export type { CodexHandlerOptions, RateLimitOptions, RateLimitRule, RunPolicy } from "./core/options.js";
+export type { CodexAuditEvent, CodexAuditEventType, CodexLogger } from "./core/audit.js";
+export { CodexError, defaultStatus } from "./core/errors.js";
+export type { CodexErrorDetails } from "./core/errors.js";
 export type {
   CodexRunner,
   DeviceLoginResult,
@@ -12,8 +12,8 @@ export type {
   RunnerStatus,
   RunOptions,
   SessionData,
-} from "./runner.js";
-export { redact } from "./redact.js";
+} from "./runners/types.js";
+export { redact } from "./core/redact.js";
 export { createMemorySessionStore } from "./sessions/memory-store.js";
 export type { MemorySessionStore, MemorySessionStoreOptions } from "./sessions/memory-store.js";
 export type { SessionLookup, SessionStore, SessionTimeouts, StoredSession } from "./sessions/types.js";

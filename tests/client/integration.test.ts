@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createCodexClient } from "../../src/client/client.js";
 import { MARKER_KEY } from "../../src/client/marker.js";
 import type { CodexClient, CodexClientConfig, CodexStatus } from "../../src/client/types.js";
-import { APP, Browser, makeHarness, sameOrigin, type Harness } from "../helpers/handler-harness.js";
+import { APP, Browser, makeHarness, sameOrigin, type Harness } from "../support/handler-harness.js";
 
 /** fetch as a same-origin page on APP would do it, through one browser's cookie jar. */
 const browserFetch = (browser: Browser) =>

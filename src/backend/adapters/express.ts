@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DEFAULT_BASE_PATH } from "../../contract.js";
-import { pathOfTarget } from "../canonical-path.js";
-import { CodexError } from "../errors.js";
-import { createCodexHandler, type CodexHandler } from "../handler.js";
-import type { CodexHandlerOptions } from "../options.js";
+import { pathOfTarget } from "../http/canonical-path.js";
+import { CodexError } from "../core/errors.js";
+import { createCodexHandler, type CodexHandler } from "../core/handler.js";
+import type { CodexHandlerOptions } from "../core/options.js";
 import { serveNodeRequest, toNodeListener } from "./node.js";
 import { isUnder, trimSlash } from "./base-path.js";
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginCallback, onRequestHookHandler } from "fastify";
 import { DEFAULT_BASE_PATH } from "../../contract.js";
-import { createCodexHandler, type CodexHandler } from "../handler.js";
-import type { CodexHandlerOptions } from "../options.js";
+import { createCodexHandler, type CodexHandler } from "../core/handler.js";
+import type { CodexHandlerOptions } from "../core/options.js";
 import { serveNodeRequest, toNodeListener } from "./node.js";
 import { trimSlash } from "./base-path.js";
 

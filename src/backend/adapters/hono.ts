@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { DEFAULT_BASE_PATH } from "../../contract.js";
-import { CodexError } from "../errors.js";
-import { createCodexHandler, type CodexHandler } from "../handler.js";
-import type { CodexHandlerOptions } from "../options.js";
+import { CodexError } from "../core/errors.js";
+import { createCodexHandler, type CodexHandler } from "../core/handler.js";
+import type { CodexHandlerOptions } from "../core/options.js";
 import { isUnder, trimSlash } from "./base-path.js";
 import { withConsumedBody } from "./consumed-body.js";
 import { closingConnection, stillArriving } from "./unread-upload.js";

@@ -1,6 +1,6 @@
-import { createCodexHandler, type CodexHandler } from "../handler.js";
-import { warnNoClientIp } from "../limits.js";
-import type { CodexHandlerOptions } from "../options.js";
+import { createCodexHandler, type CodexHandler } from "../core/handler.js";
+import { warnNoClientIp } from "../http/limits.js";
+import type { CodexHandlerOptions } from "../core/options.js";
 
 const NO_PEER_ADDRESS =
   "codex-auth: Next.js route handlers get no client address and trustProxy is off, so per-IP rate limits will never apply. " +

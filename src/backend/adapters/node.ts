@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener, RequestError } from "@hono/node-server";
 import type { ErrorBody } from "../../contract.js";
-import { createCodexHandler, type CodexHandler } from "../handler.js";
-import type { CodexHandlerOptions } from "../options.js";
+import { createCodexHandler, type CodexHandler } from "../core/handler.js";
+import type { CodexHandlerOptions } from "../core/options.js";
 import { withConsumedBody } from "./consumed-body.js";
 import { closingConnection, stillArriving } from "./unread-upload.js";
 

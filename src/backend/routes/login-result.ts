@@ -4,7 +4,7 @@
  * custom runner (or an upstream it trusts too much) cannot hand the page a
  * huge code or a link it should not follow.
  */
-import { CodexError } from "../errors.js";
+import { CodexError } from "../core/errors.js";
 
 /** Device codes are short and typed by hand (OpenAI's look like `ABCD-12345`). */
 const USER_CODE = /^[A-Za-z0-9-]{1,32}$/;

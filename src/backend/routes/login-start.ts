@@ -1,5 +1,5 @@
-import { CodexError } from "../errors.js";
-import { errorFields } from "../replies.js";
+import { CodexError } from "../core/errors.js";
+import { errorFields } from "../http/replies.js";
 import { assertBrowserSafeLogin } from "./login-result.js";
 import {
   jsonReply,

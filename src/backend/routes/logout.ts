@@ -1,4 +1,4 @@
-import { errorMessage } from "../error-message.js";
+import { errorMessage } from "../core/error-message.js";
 import { jsonReply, rotatedReply, type RouteCall, type RouteDeps, type RouteReply } from "./shared.js";
 
 /** POST /logout: runner.logout (best effort), delete the session, clear the cookie. Idempotent. */

@@ -1,13 +1,13 @@
 import type { Account, ErrorBody, RouteName, RouteResponses, ServerErrorCode, StatusRotated } from "../../contract.js";
-import type { CodexAuditEvent, CodexLogger } from "../audit.js";
-import { asRecord } from "../json.js";
-import type { RateLimits, LimitName } from "../limits.js";
-import type { RunLocks } from "../run-locks.js";
-import type { ResolvedOptions } from "../options.js";
-import { defaultStatus } from "../errors.js";
-import { errorReply, jsonReply, type TypedReply } from "../replies.js";
-import { auditTag } from "../session-id.js";
-import type { ActiveSession, SessionManager } from "../session-manager.js";
+import type { CodexAuditEvent, CodexLogger } from "../core/audit.js";
+import { asRecord } from "../core/json.js";
+import type { RateLimits, LimitName } from "../http/limits.js";
+import type { RunLocks } from "./run/run-locks.js";
+import type { ResolvedOptions } from "../core/options.js";
+import { defaultStatus } from "../core/errors.js";
+import { errorReply, jsonReply, type TypedReply } from "../http/replies.js";
+import { auditTag } from "../sessions/session-id.js";
+import type { ActiveSession, SessionManager } from "../sessions/session-manager.js";
 
 /** What every route gets from the handler, built once per handler. */
 export interface RouteDeps {

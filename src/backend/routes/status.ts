@@ -1,5 +1,5 @@
 import type { StatusLoggedOut } from "../../contract.js";
-import type { RunnerStatus } from "../runner.js";
+import type { RunnerStatus } from "../runners/types.js";
 import { jsonReply, publicAccount, rotatedReply, type RouteCall, type RouteDeps, type RouteReply } from "./shared.js";
 
 const LOGGED_OUT_NO_SESSION: StatusLoggedOut = { ok: false, status: "logged_out", code: "NO_SESSION" };

@@ -4,7 +4,7 @@
  * `node:` import, so the direct runner stays usable on edge runtimes.
  */
 import type { Account } from "../../contract.js";
-import { asRecord } from "../json.js";
+import { asRecord } from "../core/json.js";
 
 const AUTH_CLAIM = "https://api.openai.com/auth";
 const PROFILE_CLAIM = "https://api.openai.com/profile";

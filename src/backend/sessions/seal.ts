@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
-import { FifoMap } from "../fifo-map.js";
-import { asRecord } from "../json.js";
-import type { SessionData } from "../runner.js";
+import { FifoMap } from "../core/fifo-map.js";
+import { asRecord } from "../core/json.js";
+import type { SessionData } from "../runners/types.js";
 
 /** Seals session data (which may hold OAuth tokens) before it reaches any store. */
 export interface Sealer {

@@ -1,7 +1,7 @@
 /** The JSON lines of `codex exec --json`, narrowed field by field, and its failure messages mapped to codes. */
 import type { Usage } from "../../../contract.js";
-import { CodexError } from "../../errors.js";
-import { asRecord } from "../../json.js";
+import { CodexError } from "../../core/errors.js";
+import { asRecord } from "../../core/json.js";
 import { sanitizeCliText, type SanitizeContext } from "./stderr.js";
 
 export type ExecLine =

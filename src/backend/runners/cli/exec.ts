@@ -4,7 +4,7 @@
  * process gone before the last event is handed over.
  */
 import type { RunEvent, Usage } from "../../../contract.js";
-import { CodexError } from "../../errors.js";
+import { CodexError } from "../../core/errors.js";
 import { errorForMessage, parseExecLine } from "./events.js";
 import { forgetLogin, secretsOf } from "./home.js";
 import { cliEnv, execArgs, type ResolvedCliOptions } from "./options.js";

@@ -6,9 +6,9 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Account } from "../../../contract.js";
-import { CodexError } from "../../errors.js";
-import { asRecord } from "../../json.js";
-import type { SessionData } from "../../runner.js";
+import { CodexError } from "../../core/errors.js";
+import { asRecord } from "../../core/json.js";
+import type { SessionData } from "../types.js";
 import { identityFromIdToken } from "../id-token.js";
 
 /** What the CLI runner keeps in a session's data. Never a token. */

@@ -2,9 +2,9 @@
  * The device login through `codex login --device-auth`: one child per session,
  * kept running in the background while the user approves; its exit is the outcome.
  */
-import { CodexError } from "../../errors.js";
+import { CodexError } from "../../core/errors.js";
 import { MAX_LOGIN_URL_CHARS } from "../../routes/login-result.js";
-import type { DeviceLoginResult, RunnerContext, RunnerStatus } from "../../runner.js";
+import type { DeviceLoginResult, RunnerContext, RunnerStatus } from "../types.js";
 import { ensureHome, homePath, newHomeName, readAccount, readState, writeState, type CliSessionState } from "./home.js";
 import { cliEnv, loginArgs, type ResolvedCliOptions } from "./options.js";
 import { spawnCli, type CliProcess } from "./spawn.js";

@@ -2,7 +2,7 @@
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { CodexLogger } from "../../audit.js";
+import type { CodexLogger } from "../../core/audit.js";
 
 /** Rewrites a command line before it is spawned (e.g. to run the CLI inside `unshare -n`). */
 export type CommandWrapper = (command: string, args: string[]) => [string, string[]];

@@ -1,6 +1,6 @@
 /** `cliRunner`: the CodexRunner that drives the official codex CLI, one CODEX_HOME folder per session. */
 import type { RunEvent } from "../../../contract.js";
-import type { CodexRunner, RunnerContext, RunOptions } from "../../runner.js";
+import type { CodexRunner, RunnerContext, RunOptions } from "../types.js";
 import { runExec } from "./exec.js";
 import { ensureHome, forgetLogin, homePath, readAccount, readState, removeHome, writeState } from "./home.js";
 import { DeviceLogins } from "./login.js";

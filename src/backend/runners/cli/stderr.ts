@@ -1,6 +1,6 @@
 /** Text from the codex CLI (stderr, error lines) made safe to leave the backend. */
 import { homedir } from "node:os";
-import { redact } from "../../redact.js";
+import { redact } from "../../core/redact.js";
 
 /** Longest message a CLI failure may forward. */
 export const MAX_CLI_MESSAGE = 400;

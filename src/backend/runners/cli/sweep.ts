@@ -7,8 +7,8 @@
 import { lstatSync, rmSync, utimesSync } from "node:fs";
 import { lstat, opendir } from "node:fs/promises";
 import { join } from "node:path";
-import { safeLogger, type CodexLogger } from "../../audit.js";
-import { CodexError } from "../../errors.js";
+import { safeLogger, type CodexLogger } from "../../core/audit.js";
+import { CodexError } from "../../core/errors.js";
 import { HOME_NAME } from "./home.js";
 import type { ResolvedCliOptions } from "./options.js";
 

@@ -3,10 +3,10 @@
  * interval per login, however many status calls arrive) and a single code
  * exchange on approval, however many status calls race at that instant.
  */
-import { CodexError } from "../../errors.js";
-import { asNumber, asRecord, asString } from "../../json.js";
+import { CodexError } from "../../core/errors.js";
+import { asNumber, asRecord, asString } from "../../core/json.js";
 import { isDisplayableUserCode } from "../../routes/login-result.js";
-import type { DeviceLoginResult, RunnerContext, RunnerStatus } from "../../runner.js";
+import type { DeviceLoginResult, RunnerContext, RunnerStatus } from "../types.js";
 import { isChallenge, mapUpstreamReply, upstreamErrorCode } from "./errors.js";
 import { request } from "./http.js";
 import type { ResolvedOptions } from "./options.js";

@@ -1,8 +1,8 @@
 /** Upstream answers and failures → CodexError with a stable code; every message redacted. */
 import type { ErrorEvent } from "../../../contract.js";
-import { CodexError } from "../../errors.js";
-import { asNumber, asRecord, asString } from "../../json.js";
-import { redact } from "../../redact.js";
+import { CodexError } from "../../core/errors.js";
+import { asNumber, asRecord, asString } from "../../core/json.js";
+import { redact } from "../../core/redact.js";
 import type { UpstreamReply } from "./http.js";
 
 /** Upstream messages are shown to people; keep them short. */

@@ -1,5 +1,5 @@
 /** fetch with deadlines and caller cancellation, failures turned into typed errors. */
-import { CodexError } from "../../errors.js";
+import { CodexError } from "../../core/errors.js";
 
 /** Bodies of non-streamed upstream answers are small; cap what we buffer. */
 const MAX_BODY_BYTES = 1024 * 1024;

@@ -1,7 +1,7 @@
 /** Model discovery per account (cached in the session with a TTL) and the choice of a model for a run. */
-import { CodexError } from "../../errors.js";
-import { asRecord, asString } from "../../json.js";
-import type { RunnerContext } from "../../runner.js";
+import { CodexError } from "../../core/errors.js";
+import { asRecord, asString } from "../../core/json.js";
+import type { RunnerContext } from "../types.js";
 import { mapUpstreamReply } from "./errors.js";
 import { request } from "./http.js";
 import { CLI_VERSION, type ResolvedOptions } from "./options.js";

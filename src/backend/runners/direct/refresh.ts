@@ -4,8 +4,8 @@
  * caller holding it (even from a copy of the session loaded before another
  * request saved the rotated tokens) adopts the one result.
  */
-import { CodexError } from "../../errors.js";
-import type { RunnerContext } from "../../runner.js";
+import { CodexError } from "../../core/errors.js";
+import type { RunnerContext } from "../types.js";
 import { isChallenge, mapUpstreamReply, upstreamErrorCode } from "./errors.js";
 import { request } from "./http.js";
 import type { ResolvedOptions } from "./options.js";

@@ -1,7 +1,7 @@
 /** `directRunner`: the CodexRunner that talks to auth.openai.com and the Codex backend with plain fetch. */
 import type { RunEvent } from "../../../contract.js";
-import { CodexError } from "../../errors.js";
-import type { CodexRunner, RunnerContext, RunOptions } from "../../runner.js";
+import { CodexError } from "../../core/errors.js";
+import type { CodexRunner, RunnerContext, RunOptions } from "../types.js";
 import { DeviceLogins } from "./device-login.js";
 import { isModelNotSupported, mapUpstreamReply, toErrorEvent } from "./errors.js";
 import { Cancel, request, sleep } from "./http.js";

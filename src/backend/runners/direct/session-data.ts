@@ -1,6 +1,6 @@
 /** The runner's part of the session data (`ctx.data.direct`), read back narrowly. */
-import { asNumber, asRecord, asString } from "../../json.js";
-import type { SessionData } from "../../runner.js";
+import { asNumber, asRecord, asString } from "../../core/json.js";
+import type { SessionData } from "../types.js";
 import type { StoredTokens } from "./tokens.js";
 
 /** A device login in progress (or just ended without success). */

@@ -5,8 +5,8 @@
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { RunEvent, Usage } from "../../../contract.js";
-import { CodexError } from "../../errors.js";
-import { asNumber, asRecord, asString } from "../../json.js";
+import { CodexError } from "../../core/errors.js";
+import { asNumber, asRecord, asString } from "../../core/json.js";
 import { safeMessage } from "./errors.js";
 import { parseJson, type Cancel } from "./http.js";
 import type { DirectRunnerTimeouts } from "./options.js";

@@ -1,6 +1,6 @@
 /** Token grants, narrowed from unknown JSON; claims come from the shared id-token module. */
 import type { Account } from "../../../contract.js";
-import { asNumber, asRecord, asString } from "../../json.js";
+import { asNumber, asRecord, asString } from "../../core/json.js";
 import { decodeJwtClaims, identityFromIdToken, MAX_TOKEN_CHARS } from "../id-token.js";
 
 /** What a session keeps of a login. Lives only in the sealed session data. */

@@ -1,0 +1,109 @@
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { safeLogger, type CodexLogger } from "../core/audit.js";
+import { ipRateKey } from "./ip-key.js";
+import type { RateLimitOptions, RateLimitRule } from "../core/options.js";
+
+export type LimitName = "sessionCreatePerIp" | "loginStartPerSession" | "loginStartPerIp" | "runPerSession" | "runPerIp";
+
+/** The limits keyed on the client's address: they count per IPv4 address and per IPv6 /64. */
+const PER_IP: ReadonlySet<LimitName> = new Set(["sessionCreatePerIp", "loginStartPerIp", "runPerIp"]);
+
+const DEFAULTS: Record<LimitName, RateLimitRule> = {
+  sessionCreatePerIp: { points: 60, durationSec: 60 },
+  loginStartPerSession: { points: 10, durationSec: 60 },
+  loginStartPerIp: { points: 30, durationSec: 60 },
+  runPerSession: { points: 30, durationSec: 60 },
+  runPerIp: { points: 120, durationSec: 60 },
+};
+
+/** What a check answers: allowed, or refused with the seconds to wait. */
+export type LimitVerdict = { ok: true } | { ok: false; retryAfterSec: number; limit: LimitName };
+
+export interface RateLimits {
+  /**
+   * Consumes one point from each named limit for its key; refuses on the first one exhausted.
+   * Per-IP limits count an IPv6 client by its /64 (see ipRateKey). Checks whose key is
+   * undefined (no client IP known) are skipped.
+   */
+  consume(checks: ReadonlyArray<readonly [LimitName, string | undefined]>): Promise<LimitVerdict>;
+}
+
+/**
+ * Builds the handler's rate limits on rate-limiter-flexible: memory by
+ * default, Redis with `storeClient`, anything with `createLimiter`.
+ *
+ * @example
+ * const limits = createRateLimits({ runPerIp: { points: 20, durationSec: 60 } });
+ * await limits.consume([["runPerIp", ip], ["runPerSession", handle]]);
+ */
+export function createRateLimits(options: false | RateLimitOptions | undefined): RateLimits {
+  if (options === false) return { consume: async () => ({ ok: true }) };
+  const opts = options ?? {};
+  const limiters = new Map<LimitName, RateLimiterAbstract>();
+  for (const name of Object.keys(DEFAULTS) as LimitName[]) {
+    const rule = opts[name] ?? DEFAULTS[name];
+    const config = { keyPrefix: `codex-auth:${name}`, points: rule.points, duration: rule.durationSec };
+    limiters.set(name, buildLimiter(opts, config));
+  }
+  return {
+    async consume(checks) {
+      for (const [name, key] of checks) {
+        if (key === undefined) continue;
+        const limiter = limiters.get(name) as RateLimiterAbstract;
+        try {
+          await limiter.consume(PER_IP.has(name) ? ipRateKey(key) : key, 1);
+        } catch (rejection) {
+          // rate-limiter-flexible rejects with a RateLimiterRes when exhausted, with an Error when its store fails.
+          if (rejection instanceof RateLimiterRes) {
+            return { ok: false, limit: name, retryAfterSec: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)) };
+          }
+          throw rejection;
+        }
+      }
+      return { ok: true };
+    },
+  };
+}
+
+function buildLimiter(opts: RateLimitOptions, config: { keyPrefix: string; points: number; duration: number }): RateLimiterAbstract {
+  if (opts.createLimiter !== undefined) return opts.createLimiter(config);
+  if (opts.storeClient !== undefined) {
+    return new RateLimiterRedis({ ...config, storeClient: opts.storeClient, useRedisPackage: opts.useRedisPackage === true });
+  }
+  return new RateLimiterMemory(config);
+}
+
+/**
+ * The client IP: with `proxyHops` trusted proxies, the X-Forwarded-For entry
+ * the outermost trusted proxy appended (counting from the right: entries to
+ * its left are written by the client and could dodge per-IP limits);
+ * otherwise the peer address. Undefined when neither is known (per-IP limits
+ * are then skipped rather than lumping every client into one shared bucket).
+ */
+export function clientIpOf(request: Request, info: { clientIp?: string } | undefined, proxyHops: number): string | undefined {
+  if (proxyHops > 0) {
+    const entries = (request.headers.get("x-forwarded-for") ?? "").split(",").map((entry) => entry.trim());
+    const entry = entries[entries.length - proxyHops];
+    if (entry !== undefined && entry !== "" && entry.length <= 64) return entry;
+  }
+  const peer = info?.clientIp;
+  return typeof peer === "string" && peer !== "" ? peer.slice(0, 64) : undefined;
+}
+
+// Options objects already warned about: one warning per handler setup, even when an adapter and the handler both notice.
+const warnedAbout = new WeakSet<object>();
+
+/**
+ * Says, once per options object, that per-IP rate limits cannot apply: through
+ * `logger.warn` when the logger has one, otherwise console.warn, because a
+ * silently skipped limit is how a deployment ends up with none.
+ *
+ * @example
+ * warnNoClientIp(options, "codex-auth: no client IP …");
+ */
+export function warnNoClientIp(options: { logger?: CodexLogger }, message: string): void {
+  if (warnedAbout.has(options)) return;
+  warnedAbout.add(options);
+  if (typeof options.logger?.warn === "function") safeLogger(options.logger).warn(message);
+  else console.warn(message);
+}

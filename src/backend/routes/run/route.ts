@@ -1,0 +1,61 @@
+import { readJsonObject } from "../../http/body.js";
+import { errorMessage } from "../../core/error-message.js";
+import { ndjsonReply } from "../../http/replies.js";
+import { createRunStream } from "./run-stream.js";
+import { validateRunRequest } from "./run-request.js";
+import { errorReply, noSessionReply, rateLimited, rotatedReply, type RouteCall, type RouteDeps, type RouteReply } from "../shared.js";
+
+/** POST /run/stream: one run per session at a time, streamed as NDJSON, pulled at the reader's pace. */
+export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<RouteReply<"runStream">> {
+  const found = await deps.sessions.lookup(call.request);
+  if (found.kind === "rotated") return rotatedReply();
+  if (found.kind === "none") return noSessionReply();
+  const { session } = found;
+  if (!session.authenticated) return errorReply("NOT_AUTHENTICATED", "Sign in first.");
+
+  const limited = await rateLimited(
+    deps,
+    "runStream",
+    [
+      ["runPerIp", call.clientIp],
+      ["runPerSession", session.handle],
+    ],
+    session,
+  );
+  if (limited !== null) return limited;
+
+  const body = await readJsonObject(call.request, deps.opts.maxBodyBytes, deps.opts.bodyTimeoutMs);
+  const { prompt, options } = validateRunRequest(body, deps.opts.runPolicy, deps.opts.maxPromptChars);
+
+  const lock = deps.locks.tryAcquire(session.handle);
+  if (lock === null) {
+    deps.emit({ type: "run_in_progress", route: "runStream", code: "RUN_IN_PROGRESS" }, session);
+    return errorReply("RUN_IN_PROGRESS", "A run is already in progress for this session.");
+  }
+
+  const ctx = deps.sessions.contextFor(session);
+  deps.emit({ type: "run_started", route: "runStream" }, session);
+  const stream = createRunStream({
+    runner: deps.opts.runner,
+    ctx,
+    prompt,
+    runOptions: options,
+    requestSignal: call.request.signal,
+    stopSignal: lock.signal,
+    writeTimeoutMs: deps.opts.writeTimeoutMs,
+    onUnexpected: (error) => deps.log.error("runner.run threw", { error: errorMessage(error) }),
+    onEnd: async (outcome, code) => {
+      lock.release();
+      // The runner lost its login (revoked, refresh failed): the session is no longer signed in.
+      if (code === "NOT_AUTHENTICATED") session.authenticated = false;
+      try {
+        await deps.sessions.persistContext(session, ctx);
+      } catch (error) {
+        deps.log.error("could not persist the session after a run", { error: errorMessage(error) });
+      }
+      if (outcome === "finished") deps.emit({ type: "run_finished", route: "runStream" }, session);
+      else deps.emit({ type: "run_failed", route: "runStream", code: code ?? "RUN_FAILED" }, session);
+    },
+  });
+  return ndjsonReply(stream);
+}

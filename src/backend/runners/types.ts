@@ -1,0 +1,53 @@
+import type { Account, HistoryMessage, RunEvent } from "../../contract.js";
+
+/**
+ * What a runner may keep per session. JSON-serialisable; the handler seals it
+ * (AES-256-GCM) before it reaches any store, so tokens kept here are safe at rest.
+ */
+export type SessionData = Record<string, unknown>;
+
+/** The session a runner call acts for. */
+export interface RunnerContext {
+  /** Opaque, stable for the life of the session (does not change when the cookie id rotates). */
+  readonly id: string;
+  /** Mutable: the handler persists whatever the runner leaves here when the call returns. */
+  data: SessionData;
+  /**
+   * Persist `data` now, before the call returns (e.g. right after a token
+   * refresh in the middle of a long run). Optional for callers to provide.
+   */
+  save?: () => Promise<void>;
+}
+
+export type DeviceLoginResult =
+  | { status: "started"; loginUrl: string; userCode: string; expiresAt: number }
+  | { status: "authenticated"; account: Account };
+
+export type RunnerStatus =
+  | { status: "authenticated"; account: Account }
+  | { status: "pending" }
+  | { status: "logged_out" }
+  | { status: "expired" }
+  | { status: "denied" };
+
+/** Run options beyond the prompt, passed only as far as the server's run policy allows. */
+export interface RunOptions {
+  model?: string;
+  instructions?: string;
+  history?: HistoryMessage[];
+}
+
+/**
+ * A runner signs a session in with the device-code flow and runs prompts on
+ * its account. Implementations: `directRunner` (fetch) and the CLI runner.
+ * Failures are thrown as `CodexError` (or, inside `run`, yielded as `error`
+ * events); any other thrown value is reported as INTERNAL without its message.
+ */
+export interface CodexRunner {
+  startDeviceLogin(ctx: RunnerContext): Promise<DeviceLoginResult>;
+  getStatus(ctx: RunnerContext): Promise<RunnerStatus>;
+  /** Streams events; stops promptly when `signal` aborts (the client went away). */
+  run(ctx: RunnerContext, prompt: string, signal: AbortSignal, options?: RunOptions): AsyncIterable<RunEvent>;
+  /** Ends the upstream login (best effort) and forgets its tokens. */
+  logout(ctx: RunnerContext): Promise<void>;
+}

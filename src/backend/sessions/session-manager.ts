@@ -1,0 +1,159 @@
+import { clearedCookie, createCookieSigner, sessionCookie, type CookieAttributes, type CookieSigner } from "../http/cookies.js";
+import { asRecord } from "../core/json.js";
+import type { ResolvedOptions } from "../core/options.js";
+import type { RunnerContext, SessionData } from "../runners/types.js";
+import { handleFromId, newSessionId } from "./session-id.js";
+
+/** What the sealed payload holds: the stable handle, the authenticated flag, the runner's data. */
+interface Payload {
+  h?: string;
+  a?: 1;
+  d?: SessionData;
+}
+
+/** A session as one request sees it. `data` is the runner's, mutable. */
+export interface ActiveSession {
+  readonly id: string;
+  /** Stable across rotation; the runner's ctx.id and the run-lock key. */
+  readonly handle: string;
+  authenticated: boolean;
+  data: SessionData;
+  readonly createdAt: number;
+  /** The payload text last persisted (or read), to skip writes that change nothing. */
+  snapshot: string;
+  /** What the store holds for it now (sealed), so its opened copy can be dropped once it is replaced. */
+  sealed: string;
+  /** The handle is pinned in the payload (always after the first rotation). */
+  pinned: boolean;
+}
+
+export type SessionLookupResult = { kind: "none" } | { kind: "rotated" } | { kind: "active"; session: ActiveSession };
+
+/**
+ * Ties cookies, the store and sealing together: reads the session a request
+ * names, creates, persists, rotates and deletes sessions. Every malformed or
+ * unverifiable input becomes "no session"; nothing here throws for bad input.
+ */
+export class SessionManager {
+  readonly #opts: ResolvedOptions;
+  readonly #signer: CookieSigner;
+  readonly #attrs: CookieAttributes;
+
+  constructor(opts: ResolvedOptions) {
+    this.#opts = opts;
+    this.#signer = createCookieSigner(opts.secrets, opts.cookieName);
+    this.#attrs = { secure: opts.secure, maxAgeSec: opts.maxAgeSec };
+  }
+
+  /** The session named by the request's cookie. */
+  async lookup(request: Request): Promise<SessionLookupResult> {
+    const id = this.#signer.verify(request.headers.get("cookie"));
+    if (id === null) return { kind: "none" };
+    const found = await this.#opts.store.get(id);
+    if (found.state === "rotated") return { kind: "rotated" };
+    if (found.state !== "active") return { kind: "none" };
+    const text = this.#opts.sealer.openTextSync(found.session.data);
+    if (text === null) return { kind: "none" }; // sealed under a key we no longer hold, or corrupt
+    const { h, a, d } = JSON.parse(text) as Payload; // an object: the sealer opens nothing else
+    const data: SessionData = asRecord(d) ?? {};
+    const session: ActiveSession = {
+      id,
+      handle: typeof h === "string" && h !== "" ? h : handleFromId(id),
+      authenticated: a === 1,
+      data,
+      createdAt: found.session.createdAt,
+      snapshot: text,
+      sealed: found.session.data,
+      pinned: typeof h === "string" && h !== "",
+    };
+    return { kind: "active", session };
+  }
+
+  /** Creates a fresh, unauthenticated session; returns it with its Set-Cookie. */
+  async create(): Promise<{ session: ActiveSession; setCookie: string }> {
+    const id = newSessionId();
+    const createdAt = this.#opts.now();
+    await this.#opts.store.create(id, { data: "", createdAt, authenticated: false });
+    const session: ActiveSession = { id, handle: handleFromId(id), authenticated: false, data: {}, createdAt, snapshot: EMPTY, sealed: "", pinned: false };
+    return { session, setCookie: this.setCookieFor(id) };
+  }
+
+  /** Takes back whatever the runner left in ctx.data and persists it. */
+  async persistContext(session: ActiveSession, ctx: RunnerContext): Promise<void> {
+    session.data = ctx.data;
+    await this.persist(session);
+  }
+
+  /** Writes the session back if the runner (or the auth flag) changed anything. Never resurrects a deleted session. */
+  async persist(session: ActiveSession, force = false): Promise<void> {
+    session.data = asRecord(session.data) ?? {};
+    const text = payloadText(session);
+    if (!force && text === session.snapshot) return;
+    const sealed = this.#opts.sealer.sealTextSync(text);
+    // The flag lets the store give a session that never signed in a short life and evict it first.
+    await this.#opts.store.save(session.id, { data: sealed, createdAt: session.createdAt, authenticated: session.authenticated });
+    this.#opts.sealer.forget(session.sealed); // the old version's opened copy is not kept past its replacement
+    session.snapshot = text;
+    session.sealed = sealed;
+    // Once anything is stored the handle is in it, so it outlives the id it was derived from.
+    if (text !== EMPTY) session.pinned = true;
+  }
+
+  /** The runner context for a session: ctx.data is the session's data; ctx.save persists it now. */
+  contextFor(session: ActiveSession): RunnerContext {
+    const ctx: RunnerContext = {
+      id: session.handle,
+      data: session.data,
+      save: async () => {
+        session.data = ctx.data;
+        await this.persist(session);
+      },
+    };
+    return ctx;
+  }
+
+  /**
+   * Moves a session to a new id and stores its current data there, with the
+   * given auth flag (fixation defence: at login start and at sign-in). Exactly
+   * one concurrent caller wins and gets the new Set-Cookie; the others get null.
+   * The old id grants nothing from then on.
+   */
+  async rotate(session: ActiveSession, authenticated: boolean): Promise<string | null> {
+    const newId = newSessionId();
+    const won = await this.#opts.store.rotate(session.id, newId, this.#opts.rotationGraceMs);
+    if (!won) return null;
+    const next: ActiveSession = { ...session, id: newId, authenticated, pinned: true };
+    await this.persist(next, true);
+    return this.setCookieFor(newId);
+  }
+
+  /** Deletes the session from the store. */
+  async delete(session: ActiveSession): Promise<void> {
+    await this.#opts.store.delete(session.id);
+    this.#opts.sealer.forget(session.sealed); // nor a deleted session's
+  }
+
+  /** Set-Cookie that clears the session cookie (Max-Age=0, same attributes). */
+  clearCookie(): string {
+    return clearedCookie(this.#opts.cookieName, this.#attrs);
+  }
+
+  setCookieFor(id: string): string {
+    return sessionCookie(this.#opts.cookieName, this.#signer.sign(id), this.#attrs);
+  }
+}
+
+const EMPTY = "{}";
+
+/**
+ * The JSON text a session is sealed as: its data, its auth flag, and its handle
+ * as soon as anything is stored. Compared with the text last stored (the
+ * snapshot), it tells whether a write is needed.
+ */
+function payloadText(session: ActiveSession): string {
+  const payload: Payload = {};
+  if (Object.keys(session.data).length > 0) payload.d = session.data;
+  if (session.authenticated) payload.a = 1;
+  if (session.pinned || payload.d !== undefined || payload.a !== undefined) payload.h = session.handle;
+  return JSON.stringify(payload);
+}
