@@ -77,7 +77,10 @@ async function main(config: ChildConfig): Promise<void> {
     basePath: `${prefix}/api/codex`,
     ...(sessionStore === undefined ? {} : { sessionStore }),
   });
-  const handlers = PREFIXES.map((prefix) => createCodexHandler(handlerOptions(prefix, prefix === "" ? oneStore : undefined)));
+  // The 50k idle sessions need a store whose ceiling holds them all (the default keeps 10,000).
+  const fullStore = createMemorySessionStore({ maxSessions: config.idleSessions + 1_000 });
+  const storeFor = (prefix: string) => (prefix === "" ? oneStore : prefix === "/full" ? fullStore : undefined);
+  const handlers = PREFIXES.map((prefix) => createCodexHandler(handlerOptions(prefix, storeFor(prefix))));
   const reader = new SessionManager(resolveOptions(handlerOptions("", oneStore)));
   readSession = async (cookie) => {
     // Only the Cookie header is read: no Request is built, so the floor holds the session read alone.

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /**
  * The key a store files a session under: SHA-256 of the session id, base64url
@@ -9,5 +9,5 @@ import { createHash } from "node:crypto";
  * storageKey("0f3c…") // → "q9B7…" (43 chars, URL-safe)
  */
 export function storageKey(id: string): string {
-  return createHash("sha256").update(id, "utf8").digest("base64url");
+  return hash("sha256", id, "base64url");
 }

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { bodyOf, split } from "../../../support/chunked-body.js";
 import type { RunEvent } from "../../../../src/contract.js";
 import { CodexError } from "../../../../src/backend/core/errors.js";
 import { Cancel } from "../../../../src/backend/runners/direct/http.js";
@@ -114,29 +115,6 @@ function expectedOutcome(events: readonly Upstream[]): { text: string; end: unkn
     if (event.kind === "failed") return { text, end: { error: CODES[event.code] ?? "RUN_FAILED" } };
   }
   return { text, end: { error: "RUN_FAILED" } };
-}
-
-function bodyOf(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array> {
-  const queue = [...chunks];
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const next = queue.shift();
-      if (next === undefined) controller.close();
-      else controller.enqueue(next);
-    },
-  });
-}
-
-function split(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const positions = [...cuts].map((cut) => cut % (bytes.length + 1)).sort((a, b) => a - b);
-  const chunks: Uint8Array[] = [];
-  let from = 0;
-  for (const position of positions) {
-    chunks.push(bytes.slice(from, position));
-    from = position;
-  }
-  chunks.push(bytes.slice(from));
-  return chunks;
 }
 
 /** The run events for these chunks, appends joined (their grouping follows the chunks by design), the end kept whole. */
