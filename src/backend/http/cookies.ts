@@ -28,14 +28,16 @@ export interface CookieSigner {
  * const value = signer.sign(id); // "Xy…43.Ab…43"
  */
 export function createCookieSigner(secrets: readonly string[], cookieName: string): CookieSigner {
-  const signing = secrets[0];
-  if (signing === undefined) throw new TypeError("createCookieSigner: give at least one secret");
-  const mac = (secret: string, id: string): Buffer => createHmac("sha256", secret).update(`${cookieName}=${id}`, "utf8").digest();
+  if (secrets.length === 0) throw new TypeError("createCookieSigner: give at least one secret");
+  // Keys as bytes once: a string key is converted again on every createHmac (POST /session pays it per cookie).
+  const keys = secrets.map((secret) => Buffer.from(secret, "utf8"));
+  const signingKey = keys[0] as Buffer; // the first secret signs
+  const mac = (key: Buffer, id: string): Buffer => createHmac("sha256", key).update(`${cookieName}=${id}`, "utf8").digest();
   // Only values that verified enter; a signature's validity never changes for a given set of secrets.
   const verified = new FifoMap<string, string>(VERIFIED_CACHE_SIZE);
 
   return {
-    sign: (id) => `${id}.${mac(signing, id).toString("base64url")}`,
+    sign: (id) => `${id}.${mac(signingKey, id).toString("base64url")}`,
     verify(cookieHeader) {
       const candidates = cookieValues(cookieHeader, cookieName);
       if (candidates.length === 0) return null;
@@ -50,8 +52,8 @@ export function createCookieSigner(secrets: readonly string[], cookieName: strin
         const given = Buffer.from(match[2] as string, "base64url");
         // Canonical base64url only: a second spelling of the same MAC is a tampered cookie.
         if (given.length !== 32 || given.toString("base64url") !== match[2]) continue;
-        for (const secret of secrets) {
-          if (timingSafeEqual(mac(secret, id), given)) {
+        for (const key of keys) {
+          if (timingSafeEqual(mac(key, id), given)) {
             verified.set(value, id);
             return id;
           }
