@@ -49,18 +49,18 @@ export function errorReply(
   options: { status?: number; details?: ErrorDetails; headers?: Record<string, string> } = {},
 ): TypedReply<ErrorBody> {
   // No CodexError here: capturing a stack per refusal was most of the cost of a 429 under a flood.
-  // A code outside the contract (a plain-JS runner's CodexError) goes out as INTERNAL.
-  const body: ErrorFields = { code: isServerErrorCode(code) ? code : "INTERNAL", error: redact(message), ...safeDetails(options.details ?? {}) };
+  const body = errorFields({ code, message, details: options.details ?? {} });
   const headers: Record<string, string> = { ...options.headers };
   if (body.retryAfter !== undefined) headers["retry-after"] = String(body.retryAfter);
   return jsonReply(options.status ?? defaultStatus(code), body, headers);
 }
 
 /**
- * The wire fields of a CodexError: code, redacted message, and the known safe
- * details. A code outside the contract (a plain-JS runner's) becomes INTERNAL.
+ * The wire fields of an error (a CodexError, or the same three fields): code,
+ * redacted message, and the known safe details. A code outside the contract
+ * (a plain-JS runner's) becomes INTERNAL.
  */
-export function errorFields(error: CodexError): ErrorFields {
+export function errorFields(error: Pick<CodexError, "code" | "message" | "details">): ErrorFields {
   const code = isServerErrorCode(error.code) ? error.code : "INTERNAL";
   return { code, error: redact(error.message), ...safeDetails(error.details) };
 }
