@@ -21,8 +21,7 @@ const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
  */
 export function ipRateKey(address: string): string {
   const text = withoutPort(address.trim());
-  const octets = ipv4Octets(text);
-  if (octets !== null) return octets.join(".");
+  if (ipv4Octets(text) !== null) return text; // no leading zeros, each ≤ 255: already its one spelling
   const groups = ipv6Groups(text);
   if (groups === null) return address.slice(0, MAX_KEY_CHARS);
   if (isIpv4Mapped(groups)) {
