@@ -4,7 +4,8 @@ import { authenticate } from "./backend-auth.js";
 import type { RouteHandler, SimContext } from "./context.js";
 import { enterEndpoint } from "./endpoint-faults.js";
 import { parseJsonObject, sendJson } from "./http.js";
-import { estimateTokens, lastUserText, splitDeltas } from "./responses-input.js";
+import { estimateTokens, splitDeltas } from "./responses-input.js";
+import { isRefusal, planTurn, type TurnPlan } from "./responses-turn.js";
 import { SseWriter } from "./sse.js";
 import type { TestAccount } from "./types.js";
 
@@ -71,17 +72,19 @@ export const responses: RouteHandler = async (ctx, { req, res, body }) => {
   const model = typeof json["model"] === "string" ? json["model"] : "";
   if (!model) return sendJson(res, 400, { detail: "model is required." });
   if (json["stream"] !== true) return sendJson(res, 400, { detail: "Stream must be set to true" });
+  if (json["store"] !== false) return sendJson(res, 400, { detail: "Store must be set to false" });
+  const plan = planTurn(json);
+  if (isRefusal(plan)) return sendJson(res, plan.status, { detail: plan.detail });
   if (errorFaults(ctx, res, account, model)) return;
 
-  const prompt = lastUserText(json["input"]);
-  const answer = await ctx.answer(prompt, { model, account });
-  await stream(ctx, res, { model, answer, inputTokens: estimateTokens(body) });
+  const answer = plan.output.kind === "text" ? await ctx.answer(plan.output.prompt, { model, account }) : plan.output.kind === "text-of-tool" ? plan.output.text : "";
+  await stream(ctx, res, { model, answer, plan, inputTokens: estimateTokens(body) });
 };
 
 async function stream(
   ctx: SimContext,
   res: ServerResponse,
-  turn: { model: string; answer: string; inputTokens: number },
+  turn: { model: string; answer: string; plan: TurnPlan; inputTokens: number },
 ): Promise<void> {
   const cut = ctx.faults.take("cut-stream") !== undefined;
   const slow = ctx.faults.take("slow-stream");
@@ -93,39 +96,47 @@ async function stream(
   sse.open();
   sse.send({ type: "response.created", response: { ...base, status: "in_progress", output: [] } });
   sse.send({ type: "response.in_progress", response: { ...base, status: "in_progress", output: [] } });
-  sse.send({
-    type: "response.output_item.added",
-    output_index: 0,
-    item: { id: itemId, type: "message", status: "in_progress", role: "assistant", content: [] },
-  });
-  sse.send({
-    type: "response.content_part.added",
-    item_id: itemId,
-    output_index: 0,
-    content_index: 0,
-    part: { type: "output_text", text: "", annotations: [] },
-  });
-  const deltas = splitDeltas(turn.answer);
-  for (const [index, delta] of deltas.entries()) {
-    if (index > 0 && slow) await sleep(slow.delayMs ?? 200);
-    if (sse.closed) return;
-    sse.send({ type: "response.output_text.delta", item_id: itemId, output_index: 0, content_index: 0, delta });
-    // A cut stream stops after the first delta: the client must treat it as an error.
+  const output: Record<string, unknown>[] = [];
+  if (turn.plan.reasoning !== undefined) output.push(sendReasoning(sse, output.length, turn.plan.reasoning));
+  if (turn.plan.output.kind === "call") {
+    output.push(sendCall(sse, output.length, turn.plan.output));
+  } else {
+    const index = output.length;
+    sse.send({
+      type: "response.output_item.added",
+      output_index: index,
+      item: { id: itemId, type: "message", status: "in_progress", role: "assistant", content: [] },
+    });
+    sse.send({
+      type: "response.content_part.added",
+      item_id: itemId,
+      output_index: index,
+      content_index: 0,
+      part: { type: "output_text", text: "", annotations: [] },
+    });
+    const deltas = splitDeltas(turn.answer);
+    for (const [n, delta] of deltas.entries()) {
+      if (n > 0 && slow) await sleep(slow.delayMs ?? 200);
+      if (sse.closed) return;
+      sse.send({ type: "response.output_text.delta", item_id: itemId, output_index: index, content_index: 0, delta });
+      // A cut stream stops after the first delta: the client must treat it as an error.
+      if (cut) return sse.end();
+    }
     if (cut) return sse.end();
+    const part = { type: "output_text", text: turn.answer, annotations: [] };
+    const message = { id: itemId, type: "message", status: "completed", role: "assistant", content: [part] };
+    sse.send({ type: "response.output_text.done", item_id: itemId, output_index: index, content_index: 0, text: turn.answer });
+    sse.send({ type: "response.content_part.done", item_id: itemId, output_index: index, content_index: 0, part });
+    sse.send({ type: "response.output_item.done", output_index: index, item: message });
+    output.push(message);
   }
-  if (cut) return sse.end();
-  const part = { type: "output_text", text: turn.answer, annotations: [] };
-  const message = { id: itemId, type: "message", status: "completed", role: "assistant", content: [part] };
-  sse.send({ type: "response.output_text.done", item_id: itemId, output_index: 0, content_index: 0, text: turn.answer });
-  sse.send({ type: "response.content_part.done", item_id: itemId, output_index: 0, content_index: 0, part });
-  sse.send({ type: "response.output_item.done", output_index: 0, item: message });
   const outputTokens = estimateTokens(turn.answer);
   sse.send({
     type: "response.completed",
     response: {
       ...base,
       status: "completed",
-      output: [message],
+      output,
       usage: {
         input_tokens: turn.inputTokens,
         input_tokens_details: { cached_tokens: 0 },
@@ -136,4 +147,34 @@ async function stream(
     },
   });
   sse.end();
+}
+
+/** A reasoning item: its summary streamed, its encrypted content (when asked for) on the finished item. */
+function sendReasoning(sse: SseWriter, index: number, reasoning: NonNullable<TurnPlan["reasoning"]>): Record<string, unknown> {
+  const id = `rs_${randomBytes(12).toString("hex")}`;
+  sse.send({ type: "response.output_item.added", output_index: index, item: { id, type: "reasoning", summary: [] } });
+  const part = { type: "summary_text", text: reasoning.summary };
+  sse.send({ type: "response.reasoning_summary_part.added", item_id: id, output_index: index, summary_index: 0, part: { ...part, text: "" } });
+  sse.send({ type: "response.reasoning_summary_text.delta", item_id: id, output_index: index, summary_index: 0, delta: reasoning.summary });
+  sse.send({ type: "response.reasoning_summary_text.done", item_id: id, output_index: index, summary_index: 0, text: reasoning.summary });
+  sse.send({ type: "response.reasoning_summary_part.done", item_id: id, output_index: index, summary_index: 0, part });
+  const item: Record<string, unknown> = { id, type: "reasoning", summary: [part] };
+  if (reasoning.encryptedContent !== undefined) item["encrypted_content"] = reasoning.encryptedContent;
+  sse.send({ type: "response.output_item.done", output_index: index, item });
+  return item;
+}
+
+/** A function call: its arguments streamed in two deltas, then the finished item. */
+function sendCall(sse: SseWriter, index: number, call: { name: string; arguments: string; callId: string }): Record<string, unknown> {
+  const id = `fc_${randomBytes(12).toString("hex")}`;
+  const item = { id, type: "function_call", status: "in_progress", call_id: call.callId, name: call.name, arguments: "" };
+  sse.send({ type: "response.output_item.added", output_index: index, item });
+  const half = Math.ceil(call.arguments.length / 2);
+  for (const delta of [call.arguments.slice(0, half), call.arguments.slice(half)]) {
+    sse.send({ type: "response.function_call_arguments.delta", item_id: id, output_index: index, delta });
+  }
+  sse.send({ type: "response.function_call_arguments.done", item_id: id, output_index: index, arguments: call.arguments });
+  const done = { ...item, status: "completed", arguments: call.arguments };
+  sse.send({ type: "response.output_item.done", output_index: index, item: done });
+  return done;
 }

@@ -61,11 +61,47 @@ const TABLE: ReadonlyArray<readonly [string, Route]> = [
  * const response = await handler(request, { clientIp: "203.0.113.7" });
  */
 export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
+  const { deps, scoped, clientIpOf: clientIpFor } = handlerParts(options);
+  const routes = new Map(TABLE.map(([path, route]) => [deps.opts.basePath + path, route]));
+  return async (request, info) => {
+    const origin = request.headers.get("origin");
+    const clientIp = clientIpFor(request, info);
+    const call: RouteCall = { request, clientIp };
+    const scopedDeps = scoped(clientIp);
+    let reply: Reply;
+    try {
+      reply = await dispatch(scopedDeps, call, routes, origin, info?.target);
+    } catch (error) {
+      reply = failure(error, scopedDeps);
+    }
+    applyCors(reply.headers, origin, deps.opts.allowedOrigins);
+    return toResponse(reply);
+  };
+}
+
+/** What the handler built from one options object shares with every request, and with `codex-auth/ai`. */
+export interface HandlerParts {
+  deps: RouteDeps;
+  /** The deps for one request: audit events carry its client IP (and cost nothing without onEvent). */
+  scoped(clientIp: string | undefined): RouteDeps;
+  /** The request's client IP (peer, or forwarded under trustProxy); warns once when there is none. */
+  clientIpOf(request: Request, info?: CodexRequestInfo): string | undefined;
+}
+
+const partsByOptions = new WeakMap<CodexHandlerOptions, HandlerParts>();
+
+/**
+ * The sessions, limits, run locks and audit hook built from `options`, once per
+ * options object: every handler and `codex-auth/ai` provider made from the same
+ * object share them, so one run per session and the rate limits hold across both.
+ */
+export function handlerParts(options: CodexHandlerOptions): HandlerParts {
+  const known = partsByOptions.get(options);
+  if (known !== undefined) return known;
   const opts = resolveOptions(options);
   const log = safeLogger(options.logger);
   const emitRaw = safeEmitter(options.onEvent, log);
   const audited = options.onEvent !== undefined;
-  const routes = new Map(TABLE.map(([path, route]) => [opts.basePath + path, route]));
   const deps: RouteDeps = {
     opts,
     sessions: new SessionManager(opts),
@@ -74,33 +110,29 @@ export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
     log,
     emit: () => undefined,
   };
-
   let warnedNoIp = options.rateLimits === false;
-  return async (request, info) => {
-    const origin = request.headers.get("origin");
-    const clientIp = clientIpOf(request, info, opts.trustProxy);
-    if (clientIp === undefined && !warnedNoIp) {
-      warnedNoIp = true;
-      warnNoClientIp(options, NO_CLIENT_IP);
-    }
-    const call: RouteCall = { request, clientIp };
+  const parts: HandlerParts = {
+    deps,
     // Without an onEvent hook, audit events (and their SHA-256 tags) cost nothing.
-    const scoped: RouteDeps = !audited
-      ? deps
-      : {
-          ...deps,
-          emit: (event, session) =>
-            emitRaw({ ...event, ...tagOf(session), at: opts.now(), ...(clientIp === undefined ? {} : { clientIp }) }),
-        };
-    let reply: Reply;
-    try {
-      reply = await dispatch(scoped, call, routes, origin, info?.target);
-    } catch (error) {
-      reply = failure(error, scoped);
-    }
-    applyCors(reply.headers, origin, opts.allowedOrigins);
-    return toResponse(reply);
+    scoped: (clientIp) =>
+      !audited
+        ? deps
+        : {
+            ...deps,
+            emit: (event, session) =>
+              emitRaw({ ...event, ...tagOf(session), at: opts.now(), ...(clientIp === undefined ? {} : { clientIp }) }),
+          },
+    clientIpOf(request, info) {
+      const clientIp = clientIpOf(request, info, opts.trustProxy);
+      if (clientIp === undefined && !warnedNoIp) {
+        warnedNoIp = true;
+        warnNoClientIp(options, NO_CLIENT_IP);
+      }
+      return clientIp;
+    },
   };
+  partsByOptions.set(options, parts);
+  return parts;
 }
 
 async function dispatch(

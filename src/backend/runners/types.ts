@@ -50,4 +50,12 @@ export interface CodexRunner {
   run(ctx: RunnerContext, prompt: string, signal: AbortSignal, options?: RunOptions): AsyncIterable<RunEvent>;
   /** Ends the upstream login (best effort) and forgets its tokens. */
   logout(ctx: RunnerContext): Promise<void>;
+  /**
+   * Optional: sends one Responses API request (as the AI SDK's OpenAI provider
+   * builds it) on the session's account, and resolves with the upstream's
+   * event stream once its headers arrive; throws CodexError. Used by
+   * `codex-auth/ai`; only a runner that holds the tokens itself has it
+   * (directRunner, not the CLI runner).
+   */
+  responses?(ctx: RunnerContext, body: Record<string, unknown>, signal: AbortSignal): Promise<Response>;
 }

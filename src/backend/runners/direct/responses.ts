@@ -53,6 +53,17 @@ export function responsesBody(turn: TurnInput): string {
   });
 }
 
+/** A turn ready to send: its JSON body and the conversation it belongs to. */
+export interface PreparedTurn {
+  body: string;
+  sessionId: string;
+}
+
+/** A run's turn as the Codex backend wants it. */
+export function prepareTurn(turn: TurnInput): PreparedTurn {
+  return { body: responsesBody(turn), sessionId: turn.sessionId };
+}
+
 /** A successful stream, or the upstream's refusal read in full. */
 export type TurnReply = { ok: true; response: Response } | { ok: false; reply: UpstreamReply };
 
@@ -63,7 +74,7 @@ export type TurnReply = { ok: true; response: Response } | { ok: false; reply: U
 export async function postTurn(
   options: ResolvedOptions,
   tokens: StoredTokens,
-  turn: TurnInput,
+  turn: PreparedTurn,
   cancel: Cancel,
 ): Promise<TurnReply> {
   cancel.arm(options.timeouts.connectMs, "connect");
@@ -75,7 +86,7 @@ export async function postTurn(
         accept: "text/event-stream",
         "session-id": turn.sessionId,
       }),
-      body: responsesBody(turn),
+      body: turn.body,
       signal: cancel.signal,
     });
     if (response.ok) return { ok: true, response };

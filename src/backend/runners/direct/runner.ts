@@ -8,7 +8,8 @@ import { Cancel, request, sleep } from "./http.js";
 import { chooseModels, discoverModels, forgetModels, notAvailable } from "./models.js";
 import { resolveOptions, type DirectRunnerOptions, type ResolvedOptions } from "./options.js";
 import { Refresher } from "./refresh.js";
-import { postTurn, type TurnInput, type TurnReply } from "./responses.js";
+import { sendResponses } from "./responses-call.js";
+import { postTurn, prepareTurn, type PreparedTurn, type TurnInput, type TurnReply } from "./responses.js";
 import { clearAll, conversationId, readTokens } from "./session-data.js";
 import { streamEvents } from "./sse.js";
 import type { StoredTokens } from "./tokens.js";
@@ -31,6 +32,7 @@ export function directRunner(options: DirectRunnerOptions = {}): CodexRunner {
     getStatus: (ctx) => logins.status(ctx),
     run: (ctx, prompt, signal, runOptions) => runTurn(opts, refresher, ctx, prompt, signal, runOptions ?? {}),
     logout: (ctx) => logout(opts, ctx),
+    responses: (ctx, body, signal) => sendResponses(opts, refresher, ctx, body, signal),
   };
 }
 
@@ -44,14 +46,7 @@ async function* runTurn(
 ): AsyncGenerator<RunEvent, void, undefined> {
   const cancel = new Cancel(signal);
   try {
-    const auth = { tokens: await refresher.fresh(ctx), refreshed: false };
-    // A 401 anywhere means: refresh once, then retry once.
-    const recover = async (): Promise<boolean> => {
-      if (auth.refreshed) return false;
-      auth.refreshed = true;
-      auth.tokens = await refresher.refresh(ctx, "unauthorized_recovery");
-      return true;
-    };
+    const { auth, recover } = await freshAuth(refresher, ctx);
     const allowed = await withAuthRetry(() => discoverModels(ctx, auth.tokens, opts, cancel.signal), recover);
     const candidates = chooseModels(runOptions.model, allowed, opts.models);
     const sessionId = conversationId(ctx.data, opts.randomId);
@@ -64,7 +59,7 @@ async function* runTurn(
         effort: opts.effort,
         sessionId,
       };
-      const outcome = await openTurn(opts, auth, turn, cancel, signal, recover);
+      const outcome = await openTurn(opts, auth, prepareTurn(turn), cancel, signal, recover);
       if (!outcome.ok) {
         if (isModelNotSupported(outcome.reply)) {
           // The plan changed since discovery: forget the list; try the app's next preference, if any.
@@ -100,6 +95,23 @@ async function* runTurn(
   }
 }
 
+/** The session's tokens, refreshed first if they are about to expire, and a recovery that refreshes them once after a 401. */
+export async function freshAuth(
+  refresher: Refresher,
+  ctx: RunnerContext,
+): Promise<{ auth: { tokens: StoredTokens }; recover: () => Promise<boolean> }> {
+  const auth = { tokens: await refresher.fresh(ctx) };
+  let refreshed = false;
+  // A 401 anywhere means: refresh once, then retry once.
+  const recover = async (): Promise<boolean> => {
+    if (refreshed) return false;
+    refreshed = true;
+    auth.tokens = await refresher.refresh(ctx, "unauthorized_recovery");
+    return true;
+  };
+  return { auth, recover };
+}
+
 async function withAuthRetry<T>(call: () => Promise<T>, recover: () => Promise<boolean>): Promise<T> {
   try {
     return await call();
@@ -110,10 +122,10 @@ async function withAuthRetry<T>(call: () => Promise<T>, recover: () => Promise<b
 }
 
 /** POST the turn: a 401 refreshes once, a 5xx or network failure is retried with backoff (bounded). */
-async function openTurn(
+export async function openTurn(
   opts: ResolvedOptions,
   auth: { tokens: StoredTokens },
-  turn: TurnInput,
+  turn: PreparedTurn,
   cancel: Cancel,
   signal: AbortSignal,
   recover: () => Promise<boolean>,
