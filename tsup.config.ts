@@ -8,5 +8,5 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: "es2022",
-  external: ["react", "react-dom", "express", "redis", "@openai/codex", "fastify"],
+  external: ["react", "react-dom", "express", "redis", "@openai/codex", "fastify", "ai", "@ai-sdk/openai"],
 });

@@ -88,7 +88,13 @@ export interface HandlerParts {
   clientIpOf(request: Request, info?: CodexRequestInfo): string | undefined;
 }
 
-const partsByOptions = new WeakMap<CodexHandlerOptions, HandlerParts>();
+// One registry per process, not per copy of this module: the CommonJS build bundles each entry on its own, so
+// `codex-auth/backend/next` and `codex-auth/ai` would otherwise each keep a map and never share a session.
+const REGISTRY = Symbol.for("codex-auth.handler-parts");
+const partsByOptions: WeakMap<CodexHandlerOptions, HandlerParts> = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= new WeakMap()) as WeakMap<
+  CodexHandlerOptions,
+  HandlerParts
+>;
 
 /**
  * The sessions, limits, run locks and audit hook built from `options`, once per
