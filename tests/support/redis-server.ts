@@ -10,6 +10,8 @@ import { join } from "node:path";
 export interface RedisServer {
   url: string;
   port: number;
+  /** The redis-server process, for outage tests that signal it (SIGKILL, SIGSTOP, SIGCONT). */
+  child: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -24,8 +26,9 @@ const REDIS_BIN = process.env.REDIS_SERVER_BIN ?? "/usr/bin/redis-server";
  * const client = await createClient({ url: redis.url }).connect();
  * // … afterAll: await client.quit(); await redis.stop();
  */
-export async function startRedisServer(): Promise<RedisServer> {
-  const port = await freePort();
+export async function startRedisServer(options: { port?: number } = {}): Promise<RedisServer> {
+  // A given port restarts "the same" Redis after an outage test killed it.
+  const port = options.port ?? (await freePort());
   const dir = await mkdtemp(join(tmpdir(), "codex-auth-redis-"));
   const child = spawn(
     REDIS_BIN,
@@ -49,7 +52,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     await stop();
     throw new Error(`redis-server did not start on port ${port}: ${(error as Error).message}\n${output}`);
   }
-  return { url: `redis://127.0.0.1:${port}`, port, stop };
+  return { url: `redis://127.0.0.1:${port}`, port, child, stop };
 }
 
 async function freePort(): Promise<number> {
