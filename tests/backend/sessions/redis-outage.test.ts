@@ -7,7 +7,8 @@
 import { once } from "node:events";
 import express from "express";
 import { createClient } from "redis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createCodexClient } from "../../../src/client/client.js";
 import type { RunEvent } from "../../../src/contract.js";
 import { createCodexHandler, type CodexHandler } from "../../../src/backend/core/handler.js";
 import type { CodexHandlerOptions } from "../../../src/backend/core/options.js";
@@ -345,6 +346,65 @@ describe("a Redis outage through the Express adapter", () => {
       expect(events((await again.call("POST", "/run/stream", { prompt: "back" })).text).at(-1)).toMatchObject({ type: "done" });
     } finally {
       await app.close();
+    }
+    expect(unhandled).toEqual([]);
+  });
+});
+
+describe("the browser client when Redis blinks", () => {
+  /** The client's fetch, through the real handler with a browser's cookie jar; records each answer's status by route. */
+  function browserFetch(handler: CodexHandler, statuses: string[]): typeof fetch {
+    const user = new User(direct(handler));
+    return (async (input: RequestInfo | URL, init: RequestInit = {}) => {
+      const route = new URL(String(input), "https://app.example").pathname.replace("/api/codex", "");
+      const body = typeof init.body === "string" ? (JSON.parse(init.body) as unknown) : undefined;
+      const answer = await user.call(init.method === "POST" ? "POST" : "GET", route, body);
+      statuses.push(`${route} ${answer.status}`);
+      return new Response(answer.text, { status: answer.status, headers: { "content-type": "application/json" } });
+    }) as typeof fetch;
+  }
+
+  it("shows STORE_UNAVAILABLE with a human message, keeps polling through a freeze and signs in once Redis is back", async () => {
+    // Node has no window events; the client only listens for storage events there.
+    vi.stubGlobal("addEventListener", () => undefined);
+    vi.stubGlobal("removeEventListener", () => undefined);
+    const runner = createTestRunner();
+    const handler = createCodexHandler(options(runner, "client"));
+    const statuses: string[] = [];
+    const codex = createCodexClient({ fetch: browserFetch(handler, statuses), storage: null, pollIntervalMs: 100 });
+    const stop = codex.start();
+    try {
+      await killRedis();
+      await codex.login(false);
+      const { status, error } = codex.getState() as { status: string; error?: { code: string; message: string } };
+      expect([status, error?.code]).toEqual(["error", "STORE_UNAVAILABLE"]);
+      expect(error?.message).toMatch(/try again/i);
+      await restartRedis();
+
+      await codex.login(false);
+      expect(codex.getState().status).toBe("waitingForLogin");
+      server.child.kill("SIGSTOP");
+      try {
+        runner.approve();
+        await until(() => statuses.includes("/status 503"), 5_000, "a status poll answered 503");
+      } finally {
+        server.child.kill("SIGCONT");
+      }
+      // The poll treats 503 as transient: it backs off and asks again; nobody clicks anything.
+      await until(() => codex.getState().status === "authenticated", 10_000, "signed in after the freeze");
+
+      // A run is not re-sent behind the user's back: one request, one error the page can show.
+      await killRedis();
+      const errors: string[] = [];
+      await codex.run("hello", { onError: (runError) => errors.push(runError.code) }).done;
+      expect(errors).toEqual(["STORE_UNAVAILABLE"]);
+      expect(statuses.filter((line) => line.startsWith("/run/stream"))).toEqual(["/run/stream 503"]);
+      // An outage is not a sign-out.
+      expect(codex.getState().status).toBe("authenticated");
+      await restartRedis();
+    } finally {
+      stop();
+      vi.unstubAllGlobals();
     }
     expect(unhandled).toEqual([]);
   });
