@@ -11,7 +11,12 @@
  * up behind a stuck one: while a late call is unanswered, only one call at a
  * time is sent, to find out whether the store is back.
  */
+import type { CodexLogger } from "../core/audit.js";
+import { errorMessage } from "../core/error-message.js";
 import { CodexError } from "../core/errors.js";
+
+const NOT_CONNECTED = new Error("the client is not connected");
+const STUCK = new Error("an earlier call is still unanswered past its deadline");
 
 /** How long a store call may take by default, in ms. */
 export const DEFAULT_STORE_CALL_TIMEOUT_MS = 1000;
@@ -58,9 +63,9 @@ export function createStoreDeadline(options: StoreDeadlineOptions = {}): StoreDe
 
   return {
     run<T>(send: (signal: AbortSignal) => Promise<T>): Promise<T> {
-      if (reportsNotReady(client)) return Promise.reject(unavailable());
+      if (reportsNotReady(client)) return Promise.reject(unavailable(NOT_CONNECTED));
       // A stuck store: one call finds out whether it is back; the others are refused, not queued.
-      if (late > 0 && inTime > 0) return Promise.reject(unavailable());
+      if (late > 0 && inTime > 0) return Promise.reject(unavailable(STUCK));
 
       const abort = new AbortController();
       let sent: Promise<T>;
@@ -78,7 +83,7 @@ export function createStoreDeadline(options: StoreDeadlineOptions = {}): StoreDe
           inTime--;
           late++;
           abort.abort();
-          reject(unavailable());
+          reject(unavailable(new Error(`no answer within ${timeoutMs} ms`)));
           // The reply still comes (or the connection drops): it is dropped here, once.
           sent.then(
             () => lateSettled(callEpoch),
@@ -125,6 +130,27 @@ export function storeUnavailable(retryAfterSec: number, cause?: unknown): CodexE
     details: { retryAfter: retryAfterSec },
     cause,
   });
+}
+
+/**
+ * Logs a store outage at most once per `everyMs`. During an outage every request fails the
+ * same way, so one line says it; a frozen Redis raises no client "error" event, so this line
+ * may be the only sign of it in the logs.
+ *
+ * @example
+ * const warnOutage = outageWarner(log);
+ * warnOutage(error); // logs if error is STORE_UNAVAILABLE and nothing was logged in the last 10 s
+ */
+export function outageWarner(log: Required<Pick<CodexLogger, "warn">>, everyMs = 10_000, now: () => number = Date.now): (error: unknown) => void {
+  let lastAt = -Infinity;
+  return (error) => {
+    if (!(error instanceof CodexError) || error.code !== "STORE_UNAVAILABLE") return;
+    const at = now();
+    if (at - lastAt < everyMs) return;
+    lastAt = at;
+    const cause = error.cause === undefined ? "unknown" : errorMessage(error.cause);
+    log.warn("codex-auth: the session store is unavailable; requests are answered 503 STORE_UNAVAILABLE", { error: cause });
+  };
 }
 
 // Redis replies that mean "not now" rather than "wrong": a server loading its data, a replica

@@ -171,7 +171,9 @@ async function expectEveryRouteUnavailable(transport: Transport, midLogin: User,
 describe("a Redis that is killed and restarted, under the core handler", () => {
   it("answers 503 STORE_UNAVAILABLE on every route within the deadline, then serves again without restarting the app", async () => {
     const runner = createTestRunner();
-    const transport = direct(createCodexHandler(options(runner, "kill")));
+    const warnings: string[] = [];
+    const logger = { warn: (message: string, fields?: Record<string, unknown>) => void warnings.push(`${message} (${String(fields?.error)})`) };
+    const transport = direct(createCodexHandler(options(runner, "kill", { logger })));
     const midLogin = new User(transport);
     expect((await midLogin.call("POST", "/session")).status).toBe(200);
     expect((await midLogin.call("POST", "/login/start")).status).toBe(200);
@@ -180,6 +182,8 @@ describe("a Redis that is killed and restarted, under the core handler", () => {
 
     await killRedis();
     await expectEveryRouteUnavailable(transport, midLogin, signedIn);
+    // One line for the operator, not one per request.
+    expect(warnings).toEqual([expect.stringMatching(/^codex-auth: the session store is unavailable/)]);
 
     await restartRedis();
     // This Redis kept nothing on disk: the old session is gone, which reads as signed out, not as an error.
