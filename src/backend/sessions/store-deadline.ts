@@ -186,6 +186,9 @@ function reportsNotReady(client: unknown): boolean {
   return typeof client === "object" && client !== null && (client as { isReady?: unknown }).isReady === false;
 }
 
+// setTimeout fires at once for a delay past 2^31 - 1 ms.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function positiveOr(value: number | undefined, fallback: number): number {
-  return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : fallback;
+  return typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.min(value, MAX_TIMER_MS) : fallback;
 }
