@@ -18,6 +18,7 @@ import { postSession } from "../routes/session.js";
 import { tagOf, type RouteCall, type RouteDeps, type RouteReply } from "../routes/shared.js";
 import { getStatus } from "../routes/status.js";
 import { SessionManager } from "../sessions/session-manager.js";
+import { outageWarner } from "../sessions/store-deadline.js";
 
 /** Connection facts an adapter knows and a Request does not carry. */
 export interface CodexRequestInfo {
@@ -76,6 +77,7 @@ export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
   };
 
   let warnedNoIp = options.rateLimits === false;
+  const warnOutage = outageWarner(log);
   return async (request, info) => {
     const origin = request.headers.get("origin");
     const clientIp = clientIpOf(request, info, opts.trustProxy);
@@ -96,6 +98,7 @@ export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
     try {
       reply = await dispatch(scoped, call, routes, origin, info?.target);
     } catch (error) {
+      warnOutage(error);
       reply = failure(error, scoped);
     }
     applyCors(reply.headers, origin, opts.allowedOrigins);

@@ -31,6 +31,8 @@ export interface RateLimitOptions {
   useRedisPackage?: boolean;
   /** Full control: build any rate-limiter-flexible limiter (Mongo, Postgres, cluster…). Wins over storeClient. */
   createLimiter?: (options: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract;
+  /** Deadline of each call to the limiter's store (storeClient, createLimiter) in ms; past it 503 STORE_UNAVAILABLE. Default 1000. */
+  callTimeoutMs?: number;
 }
 
 /** Which fields of a run request beyond `prompt` the server accepts. Default: prompt only. */
