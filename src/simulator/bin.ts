@@ -11,7 +11,8 @@ import { startSimulator } from "./simulator.js";
 import type { SimulatorOptions } from "./types.js";
 
 const USAGE = `Usage: codex-auth-simulator [--port N] [--host H] [--interval S] [--code-ttl S]
-                            [--access-ttl S] [--auto-approve N] [--verbose] [--quiet]
+                            [--access-ttl S] [--auto-approve N] [--slow-stream MS]
+                            [--verbose] [--quiet]
 Starts a local stand-in for auth.openai.com and the Codex backend, prints its URL (the first line) and the
 server and client lines that point an app at it (--quiet: the URL only), runs until SIGINT/SIGTERM.`;
 
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
       "code-ttl": { type: "string" },
       "access-ttl": { type: "string" },
       "auto-approve": { type: "string" },
+      "slow-stream": { type: "string" },
       verbose: { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
@@ -53,6 +55,9 @@ async function main(): Promise<void> {
     options.onRequest = (info) => process.stderr.write(`${info.method} ${info.url} -> ${info.endpoint}\n`);
   }
   const sim = await startSimulator(options);
+  // Wait this long between an answer's deltas, to watch it stream in.
+  const deltaDelayMs = numberOption(values["slow-stream"], "slow-stream");
+  if (deltaDelayMs !== undefined) sim.fault("slow-stream", { delayMs: deltaDelayMs });
   const stop = () => {
     void sim.close().then(() => process.exit(0));
   };
