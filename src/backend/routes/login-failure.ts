@@ -4,7 +4,7 @@
  * Now the operator gets a log line with the cause (redacted by the logger) and
  * `onEvent` a `login_failed` event, and the error goes on to the browser as before.
  */
-import { CodexError } from "../core/errors.js";
+import { CodexError, isServerErrorCode } from "../core/errors.js";
 import { errorMessage } from "../core/error-message.js";
 import type { ActiveSession } from "../sessions/session-manager.js";
 import type { RouteDeps } from "./shared.js";
@@ -24,7 +24,8 @@ const MESSAGES = {
  * catch (error) { loginFailedUpstream(deps, "loginStart", error, session); throw error; }
  */
 export function loginFailedUpstream(deps: RouteDeps, route: keyof typeof MESSAGES, error: unknown, session: ActiveSession): void {
-  const code = error instanceof CodexError ? error.code : "INTERNAL";
+  // As the answer maps it: a code outside the contract is INTERNAL.
+  const code = error instanceof CodexError && isServerErrorCode(error.code) ? error.code : "INTERNAL";
   deps.emit({ type: "login_failed", route, code }, session);
   deps.log.warn(MESSAGES[route], { code, error: errorMessage(error), cause: causeChain(error) });
 }
