@@ -104,7 +104,7 @@ describe("the README's Next.js App Router snippets, built from the packed tarbal
 
   it("says on the server console what a new user must know, once: Secure cookies on plain HTTP; and never that the client IP is missing", () => {
     const out = nextServer.output();
-    // `next start` sets X-Forwarded-For, so trustProxy: true finds the client IP.
+    // `next start` fills X-Forwarded-For when absent, so trustProxy: true finds an IP (a proxy in front must overwrite it).
     expect(out).not.toMatch(/no client IP/);
     expect(out.match(/a Secure session cookie was set on a plain-HTTP request/g)).toHaveLength(1);
   });
