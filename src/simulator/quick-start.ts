@@ -13,17 +13,17 @@ export function quickStartText(url: string): string {
   return `
 codex-auth simulator: a local stand-in for auth.openai.com and the Codex backend (no real account is used).
 
-Server (server.ts):
-  runner: directRunner({ upstream: "${url}" }),   // from "codex-auth/backend/direct"
-  cookieOptions: { secure: false },                // plain-HTTP local development only
+Server (server.ts), in the options of createCodexRouter / createCodexHandler:
+  runner: directRunner({ upstream: "${url}" }), // from "codex-auth/backend/direct"
+  cookieOptions: { secure: false },  // plain-HTTP local development only
+  or, with the README's Quick start as written:
+  CODEX_UPSTREAM=${url} COOKIE_SECRET=… npx tsx server.ts
 
-  or, as in the README's Quick start:  CODEX_UPSTREAM=${url} npx tsx server.ts
-
-Client (the page):
+Client (the page), so that the login popup may open this plain-http page:
   <CodexAuth allowedLoginOrigins={["${origin}"]} />
-  createCodexClient({ allowedLoginOrigins: ["${origin}"] })   // without React
-
-  or, as in the README's Quick start:  VITE_CODEX_UPSTREAM=${origin} npx vite
+  createCodexClient({ allowedLoginOrigins: ["${origin}"] }) // without React
+  or, with the README's Quick start as written:
+  VITE_CODEX_UPSTREAM=${origin} npx vite
 
 Sign in: the login popup opens ${origin}/codex/device; type the code your page shows and press Approve.
 Stop with Ctrl+C.

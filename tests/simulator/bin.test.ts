@@ -82,7 +82,7 @@ describe("codex-auth-simulator", () => {
       }
       expect(out).toContain(`directRunner({ upstream: "${url}" })`);
       expect(out).toContain(`allowedLoginOrigins={["${url}"]}`);
-      expect(out).toContain(`CODEX_UPSTREAM=${url} npx tsx server.ts`);
+      expect(out).toMatch(new RegExp(`CODEX_UPSTREAM=${url} COOKIE_SECRET=\\S+ npx tsx server\\.ts`));
       expect(out).toContain(`VITE_CODEX_UPSTREAM=${url} npx vite`);
       expect(out).toContain(`${url}/codex/device`);
     }

@@ -9,9 +9,9 @@
  * nothing is downloaded. The package itself is the tarball, unpacked into the
  * app's own node_modules/codex-auth as `npm install ./codex-auth-x.tgz` would.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -171,7 +171,6 @@ export async function runNode(script: string, args: readonly string[], options: 
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; the caller binds it next). */
 export async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
