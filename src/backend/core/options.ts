@@ -1,6 +1,6 @@
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { DEFAULT_BASE_PATH } from "../../contract.js";
-import type { CodexAuditEvent, CodexLogger } from "./audit.js";
+import { consoleOncePerKind, type CodexAuditEvent, type CodexLogger } from "./audit.js";
 import type { CodexRunner } from "../runners/types.js";
 import { createMemorySessionStore } from "../sessions/memory-store.js";
 import { createSealer, type SyncSealer } from "../sessions/seal.js";
@@ -31,6 +31,8 @@ export interface RateLimitOptions {
   useRedisPackage?: boolean;
   /** Full control: build any rate-limiter-flexible limiter (Mongo, Postgres, cluster…). Wins over storeClient. */
   createLimiter?: (options: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract;
+  /** Deadline of each call to the limiter's store (storeClient, createLimiter) in ms; past it 503 STORE_UNAVAILABLE. Default 1000. */
+  callTimeoutMs?: number;
 }
 
 /** Which fields of a run request beyond `prompt` the server accepts. Default: prompt only. */
@@ -107,6 +109,11 @@ export interface CodexHandlerOptions {
    */
   trustProxy?: boolean | number;
   runPolicy?: RunPolicy;
+  /**
+   * Where setup problems (no client IP, a body parser in front, Secure cookies
+   * on plain HTTP) and upstream failures (a login that cannot start or poll)
+   * are logged, redacted. Default: the console, each kind of line once.
+   */
   logger?: CodexLogger;
   /** Audit hook: logins, logouts, runs, rejections. Events carry no token and no session id. */
   onEvent?: (event: CodexAuditEvent) => void;
@@ -133,6 +140,8 @@ export interface ResolvedOptions {
   /** Trusted proxy hops in front of the app; 0 ignores X-Forwarded-For. */
   trustProxy: number;
   runPolicy: RunPolicy;
+  /** The `logger` option, or the console (each kind of line once). */
+  logger: CodexLogger;
   now: () => number;
 }
 
@@ -198,6 +207,7 @@ export function resolveOptions(options: CodexHandlerOptions): ResolvedOptions {
     writeTimeoutMs: positive(options.limits?.writeTimeoutMs, 30_000, "limits.writeTimeoutMs"),
     trustProxy: proxyHops(options.trustProxy),
     runPolicy: options.runPolicy ?? {},
+    logger: options.logger ?? consoleOncePerKind(),
     now,
   };
 }

@@ -1,5 +1,6 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { safeLogger, type CodexLogger } from "../core/audit.js";
+import { createStoreDeadline, type StoreDeadline } from "../sessions/store-deadline.js";
 import { ipRateKey } from "./ip-key.js";
 import type { RateLimitOptions, RateLimitRule } from "../core/options.js";
 
@@ -45,15 +46,23 @@ export function createRateLimits(options: false | RateLimitOptions | undefined):
     const config = { keyPrefix: `codex-auth:${name}`, points: rule.points, duration: rule.durationSec };
     limiters.set(name, buildLimiter(opts, config));
   }
+  // A limiter with a store (Redis…) answers within a deadline, or the request gets 503 STORE_UNAVAILABLE:
+  // an unreachable store neither hangs requests nor lets them through unlimited.
+  const deadline: StoreDeadline | undefined =
+    opts.createLimiter !== undefined || opts.storeClient !== undefined
+      ? createStoreDeadline({ timeoutMs: opts.callTimeoutMs, client: opts.storeClient })
+      : undefined;
   return {
     async consume(checks) {
       for (const [name, key] of checks) {
         if (key === undefined) continue;
         const limiter = limiters.get(name) as RateLimiterAbstract;
         try {
-          await limiter.consume(PER_IP.has(name) ? ipRateKey(key) : key, 1);
+          const rateKey = PER_IP.has(name) ? ipRateKey(key) : key;
+          await (deadline === undefined ? limiter.consume(rateKey, 1) : deadline.run(() => limiter.consume(rateKey, 1)));
         } catch (rejection) {
-          // rate-limiter-flexible rejects with a RateLimiterRes when exhausted, with an Error when its store fails.
+          // rate-limiter-flexible rejects with a RateLimiterRes when exhausted, with an Error when its store fails
+          // (the deadline turns a store outage into STORE_UNAVAILABLE).
           if (rejection instanceof RateLimiterRes) {
             return { ok: false, limit: name, retryAfterSec: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)) };
           }
@@ -68,7 +77,9 @@ export function createRateLimits(options: false | RateLimitOptions | undefined):
 function buildLimiter(opts: RateLimitOptions, config: { keyPrefix: string; points: number; duration: number }): RateLimiterAbstract {
   if (opts.createLimiter !== undefined) return opts.createLimiter(config);
   if (opts.storeClient !== undefined) {
-    return new RateLimiterRedis({ ...config, storeClient: opts.storeClient, useRedisPackage: opts.useRedisPackage === true });
+    // rejectIfRedisNotReady: a disconnected client fails at once instead of queueing the call for later.
+    const redis = { storeClient: opts.storeClient, useRedisPackage: opts.useRedisPackage === true, rejectIfRedisNotReady: true };
+    return new RateLimiterRedis({ ...config, ...redis });
   }
   return new RateLimiterMemory(config);
 }

@@ -1,5 +1,6 @@
 import { storageKey } from "./key.js";
 import { CREATE, DELETE, GET, ROTATE, SAVE, type LuaScript } from "./redis-scripts.js";
+import { createStoreDeadline } from "./store-deadline.js";
 import type { SessionLookup, SessionStore, SessionTimeouts, StoredSession } from "./types.js";
 
 /** Script options in the shape node-redis (v4 and v5) takes them. */
@@ -27,6 +28,8 @@ export interface RedisSessionStoreOptions extends SessionTimeouts {
   now?: () => number;
   /** Extra time Redis keeps a key past its deadline (PEXPIRE is a backstop; the clock decides). Default 60 s. */
   expirySlackMs?: number;
+  /** Deadline of each Redis call in ms; past it (or with Redis down) the request gets 503 STORE_UNAVAILABLE. Default 1000. */
+  callTimeoutMs?: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -56,13 +59,16 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
   const keyOf = (id: string): string => prefix + storageKey(id);
   const clockArgs = (at: number): string[] => [String(at), String(idle), String(absolute), String(slack), String(pendingIdle)];
 
-  const call = async (lua: LuaScript, keys: string[], args: string[]): Promise<unknown> => {
+  // Every Redis call goes through `send`, under a deadline (store-deadline.ts): 503 STORE_UNAVAILABLE, never a hang.
+  const deadline = createStoreDeadline({ timeoutMs: options.callTimeoutMs, client });
+  const call = (lua: LuaScript, keys: string[], args: string[]): Promise<unknown> => deadline.run((signal) => send(lua, keys, args, signal));
+  const send = async (lua: LuaScript, keys: string[], args: string[], signal: AbortSignal): Promise<unknown> => {
     const opts = { keys, arguments: args };
     try {
       return await client.evalSha(lua.sha, opts);
     } catch (error) {
-      // First use on this server (or after SCRIPT FLUSH / a restart): send the source once.
-      if (!isNoScript(error)) throw error;
+      // First use on this server (or after SCRIPT FLUSH / a restart): send the source once, unless past the deadline.
+      if (!isNoScript(error) || signal.aborted) throw error;
       return client.eval(lua.source, opts);
     }
   };
