@@ -87,7 +87,8 @@ describe("seed SECURITY.md, server side", () => {
     const options = { runner, cookieSecret: "kR3v9-QpZ7xW2mLs8YbT4nHc6JfD1gAe", rateLimits: false as const };
     const first = new Browser(createCodexHandler(options));
     await first.signIn(runner);
-    const second = new Browser(createCodexHandler(options)); // a new process: a new default store
+    // A new process: its own options object, so a new default store (handlers made from one object share theirs).
+    const second = new Browser(createCodexHandler({ ...options }));
     second.cookie = first.cookie;
     expect((await second.get("/status")).status).toBe(401);
   });
