@@ -72,7 +72,7 @@ describe("the README's AI SDK snippets in a real Next.js app", () => {
 
       await message.fill("before signing in");
       await send.click();
-      await expect.poll(async () => page.getByRole("alert").textContent(), { timeout: 15_000 }).toMatch(/NO_SESSION|NOT_AUTHENTICATED/);
+      await expect.poll(async () => page.locator("main [role=alert]").textContent(), { timeout: 15_000 }).toMatch(/NO_SESSION|NOT_AUTHENTICATED/);
 
       await loginThroughPopup(page);
       await page.reload(); // a fresh conversation, signed in
