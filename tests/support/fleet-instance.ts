@@ -1,0 +1,61 @@
+/**
+ * One backend instance of the fleet tests, run as a process of its own
+ * (`node --conditions=codex-auth-source --import tsx`): the Node adapter, the
+ * direct runner on the simulator, and the Redis session store. Configured by
+ * FLEET_CONFIG (JSON); tells its parent its port over IPC, and stops on "stop".
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createClient } from "redis";
+import { createNodeHandler } from "../../src/backend/adapters/node.js";
+import { createRedisSessionStore } from "../../src/backend/sessions/redis-store.js";
+import { directRunner } from "../../src/backend/direct.js";
+
+export interface FleetInstanceConfig {
+  name: string;
+  redisUrl: string;
+  simulatorUrl: string;
+  cookieSecret: string;
+  /** Extra directRunner options (JSON-safe). */
+  runner?: Record<string, unknown>;
+}
+
+export interface FleetInstanceReady {
+  name: string;
+  port: number;
+  pid: number;
+}
+
+const config = JSON.parse(process.env.FLEET_CONFIG ?? "{}") as FleetInstanceConfig;
+
+const client = createClient({ url: config.redisUrl });
+client.on("error", () => undefined); // the fleet tests stop and freeze Redis on purpose; the store reports it
+await client.connect();
+
+const handler = createNodeHandler({
+  runner: directRunner({ issuer: config.simulatorUrl, backendBaseUrl: `${config.simulatorUrl}/backend-api`, ...config.runner }),
+  cookieSecret: config.cookieSecret,
+  cookieOptions: { secure: false },
+  sessionStore: createRedisSessionStore({ client }),
+  // The test's proxy is every client's peer: one bucket for all would throttle the test, not an attacker.
+  rateLimits: false,
+  logger: {
+    info: () => undefined,
+    warn: (message) => process.stderr.write(`[${config.name}] warn ${message}\n`),
+    error: (message, fields) => process.stderr.write(`[${config.name}] error ${message} ${JSON.stringify(fields ?? {})}\n`),
+  },
+});
+
+const server = createServer((req, res) => void handler(req, res));
+server.listen(0, "127.0.0.1", () => {
+  const ready: FleetInstanceReady = { name: config.name, port: (server.address() as AddressInfo).port, pid: process.pid };
+  process.send?.(ready);
+});
+
+process.on("message", (message) => {
+  if (message !== "stop") return;
+  server.closeAllConnections();
+  server.close();
+  void client.quit().finally(() => process.exit(0));
+});
+process.on("disconnect", () => process.exit(0)); // the test process went away
