@@ -5,6 +5,7 @@ import { sourceAliases } from "./scripts/package-entries.js";
 const INTEGRATION = [
   "tests/backend/adapters/**/*.test.ts",
   "tests/backend/sessions/redis-store.test.ts",
+  "tests/backend/sessions/redis-cluster-store.test.ts",
   "tests/backend/handler/redis.test.ts",
   "tests/backend/fleet/**/*.test.ts",
   "tests/backend/runners/cli/**/*.test.ts",

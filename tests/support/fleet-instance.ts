@@ -6,7 +6,7 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 import { createNodeHandler } from "../../src/backend/adapters/node.js";
 import { createRedisSessionStore } from "../../src/backend/sessions/redis-store.js";
 import { directRunner } from "../../src/backend/direct.js";
@@ -14,6 +14,8 @@ import { directRunner } from "../../src/backend/direct.js";
 export interface FleetInstanceConfig {
   name: string;
   redisUrl: string;
+  /** Primaries of a Redis Cluster: given, the store runs on the cluster and `redisUrl` is ignored. */
+  redisClusterUrls?: string[];
   simulatorUrl: string;
   cookieSecret: string;
   /** Extra directRunner options (JSON-safe). */
@@ -28,7 +30,10 @@ export interface FleetInstanceReady {
 
 const config = JSON.parse(process.env.FLEET_CONFIG ?? "{}") as FleetInstanceConfig;
 
-const client = createClient({ url: config.redisUrl });
+const client =
+  config.redisClusterUrls === undefined
+    ? createClient({ url: config.redisUrl })
+    : createCluster({ rootNodes: config.redisClusterUrls.map((url) => ({ url })) });
 client.on("error", () => undefined); // the fleet tests stop and freeze Redis on purpose; the store reports it
 await client.connect();
 

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import type { RunEvent } from "../../src/contract.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../src/simulator/index.js";
 import type { FleetInstanceConfig, FleetInstanceReady } from "./fleet-instance.js";
+import { startRedisCluster } from "./redis-cluster.js";
 import { startRedisServer, type RedisServer } from "./redis-server.js";
 import { eventually } from "./until.js";
 
@@ -28,7 +29,10 @@ export interface FleetInstance {
 export interface Fleet {
   readonly url: string;
   readonly sim: Simulator;
-  readonly redis: RedisServer;
+  /** The one Redis server (absent on a cluster fleet). */
+  readonly redis: RedisServer | undefined;
+  /** Every Redis URL the fleet uses: one server, or each primary of the cluster. */
+  readonly redisUrls: string[];
   readonly instances: FleetInstance[];
   /** Instances the proxy still sends to (a killed one leaves, as after a failed health check). */
   readonly live: FleetInstance[];
@@ -43,6 +47,8 @@ export interface FleetOptions {
   instances?: number;
   sim?: SimulatorOptions;
   runner?: Record<string, unknown>;
+  /** Run on a three-primary Redis Cluster instead of one server. */
+  cluster?: boolean;
 }
 
 /**
@@ -55,21 +61,31 @@ export interface FleetOptions {
  * await browser.signIn();
  */
 export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
-  const redis = await startRedisServer();
+  const redis = options.cluster === true ? undefined : await startRedisServer();
+  const cluster = options.cluster === true ? await startRedisCluster() : undefined;
+  const redisUrls = redis === undefined ? (cluster?.urls ?? []) : [redis.url];
+  const stopRedis = async (): Promise<void> => {
+    await redis?.stop();
+    await cluster?.stop();
+  };
   const sim = await startSimulator({ interval: 1, ...options.sim });
   const instances: FleetInstance[] = [];
   try {
     const count = options.instances ?? 3;
     const started = await Promise.all(
       Array.from({ length: count }, (_, index) =>
-        spawnInstance({ name: `i${index + 1}`, redisUrl: redis.url, simulatorUrl: sim.url, cookieSecret: SECRET, ...(options.runner === undefined ? {} : { runner: options.runner }) }),
+        spawnInstance({
+          name: `i${index + 1}`,
+          redisUrl: redisUrls[0] ?? "",
+          ...(cluster === undefined ? {} : { redisClusterUrls: cluster.urls }),
+          simulatorUrl: sim.url, cookieSecret: SECRET, ...(options.runner === undefined ? {} : { runner: options.runner }) }),
       ),
     );
     instances.push(...started);
   } catch (error) {
     for (const instance of instances) instance.process.kill("SIGKILL");
     await sim.close();
-    await redis.stop();
+    await stopRedis();
     throw error;
   }
   const live = [...instances];
@@ -79,6 +95,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     url,
     sim,
     redis,
+    redisUrls,
     instances,
     live,
     client: () => new FleetClient(url, sim),
@@ -96,7 +113,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       await new Promise((resolve) => proxy.close(resolve));
       await Promise.all(instances.map(stopInstance));
       await sim.close();
-      await redis.stop();
+      await stopRedis();
     },
   };
   return fleet;
