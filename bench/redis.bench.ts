@@ -126,7 +126,10 @@ interface Rounds {
 async function storeRows(): Promise<void> {
   console.log("\n-- Redis session store vs memory store (Node adapter, same child process)");
   const redis = await startRedisServer();
-  const control = await connected(redis);
+  const control = await connected(redis).catch(async (error: unknown) => {
+    await redis.stop();
+    throw error;
+  });
   try {
     await withChild({ redisUrl: redis.url }, async (child) => {
       const measure = (targets: Target[]) => compare(child, control, targets);
@@ -279,12 +282,21 @@ class RedisTally {
 
   static async open(redis: RedisServer): Promise<RedisTally> {
     const control = await connected(redis);
-    const monitor = await connected(redis);
-    const addr = /(?:^|\s)addr=(\S+)/.exec(String(await control.sendCommand(["CLIENT", "INFO"])))?.[1];
-    if (addr === undefined) throw new Error("bench: CLIENT INFO gave no addr");
-    const tally = new RedisTally(control, monitor, addr);
-    await monitor.monitor((line) => tally.onLine(String(line)));
-    return tally;
+    const monitor = await connected(redis).catch(async (error: unknown) => {
+      await control.quit();
+      throw error;
+    });
+    try {
+      const addr = /(?:^|\s)addr=(\S+)/.exec(String(await control.sendCommand(["CLIENT", "INFO"])))?.[1];
+      if (addr === undefined) throw new Error("bench: CLIENT INFO gave no addr");
+      const tally = new RedisTally(control, monitor, addr);
+      await monitor.monitor((line) => tally.onLine(String(line)));
+      return tally;
+    } catch (error) {
+      monitor.destroy();
+      await control.quit();
+      throw error;
+    }
   }
 
   /** A MONITOR line: `<time> [<db> <addr>|lua] "<command>" …`. */
@@ -357,6 +369,7 @@ const ROUTES = [
   "POST /logout",
 ] as const;
 type Route = (typeof ROUTES)[number];
+let redisVersion = "?";
 
 async function roundTripRows(): Promise<void> {
   console.log("\n-- Redis round trips per request (direct runner on the simulator, sequential requests)");
@@ -374,7 +387,7 @@ async function roundTripRows(): Promise<void> {
     }),
   );
   console.log(
-    `(${RT_REQUESTS} browser sessions after one for warm-up, one after another, each: POST /session, POST /login/start, GET /status until signed in, GET /status ×3, POST /run/stream read to its end, POST /logout; per-request means. sent = commands the handler's node-redis client sent (MONITOR, a script's inner calls left out; pipelining may merge several into one round trip); executed = INFO stats total_commands_processed delta less our own INFO and marker ECHO calls, scripts' inner commands included; redis-server ${await redisVersion()})`,
+    `(${RT_REQUESTS} browser sessions after one for warm-up, one after another, each: POST /session, POST /login/start, GET /status until signed in, GET /status ×3, POST /run/stream read to its end, POST /logout; per-request means. sent = commands the handler's node-redis client sent (MONITOR, a script's inner calls left out; pipelining may merge several into one round trip); executed = INFO stats total_commands_processed delta less our own INFO and marker ECHO calls, scripts' inner commands included; redis-server ${redisVersion})`,
   );
 }
 
@@ -386,6 +399,7 @@ async function countRoundTrips(limitsOnRedis: boolean): Promise<Map<Route, Route
   let server: Server | undefined;
   try {
     client = await connected(redis);
+    redisVersion = /redis_version:(\S+)/.exec(await client.info("server"))?.[1] ?? "?";
     const handler = createNodeHandler({
       runner: directRunner({ issuer: sim.url, backendBaseUrl: `${sim.url}/backend-api` }),
       cookieSecret: SECRET,
@@ -488,7 +502,7 @@ async function loadRun(): Promise<void> {
         ["GET /status p50 / p99 ms", `${pct(figures.statusLatency, 0.5)} / ${pct(figures.statusLatency, 0.99)}`, "(info)"],
         ["run first byte p50 / p99 ms", `${pct(figures.firstByte, 0.5)} / ${pct(figures.firstByte, 0.99)}`, "(info)"],
         ...fleet.instances.map((instance, i) => [
-          `${instance.name} RSS MB boot / load start / end (requests served)`,
+          `${instance.name} RSS MB boot / load start / end (requests served since boot)`,
           `${mb(rss0[i])} / ${mb(rssStart[i])} / ${mb(rssEnd[i])} (${instance.served})`,
           "(info)",
         ]),
@@ -604,17 +618,6 @@ async function connected(redis: RedisServer): Promise<RedisClient> {
   client.on("error", (error: unknown) => console.error("bench redis client:", error));
   await client.connect();
   return client;
-}
-
-async function redisVersion(): Promise<string> {
-  const redis = await startRedisServer();
-  const client = await connected(redis);
-  try {
-    return String(/redis_version:(\S+)/.exec(await client.info("server"))?.[1] ?? "?");
-  } finally {
-    await client.quit();
-    await redis.stop();
-  }
 }
 
 function infoField(info: string, field: string): number {
