@@ -14,9 +14,11 @@
  *    ratios. The redis-server's own CPU per request (INFO cpu) is printed beside.
  *    Env: BENCH_SECONDS (default 2), BENCH_ROUNDS (default 5), BENCH_QUICK=1 (1 s × 3).
  * 2. Round trips per request, for each route a browser uses, with the direct
- *    runner on the simulator (sign-in approved at the first poll). How: N
- *    sequential requests per route (BENCH_RT_REQUESTS, default 20) against one
- *    handler in this process; "sent" counts the commands the handler's client
+ *    runner on the simulator (sign-in approved at the first poll). How:
+ *    BENCH_RT_REQUESTS (default 20) browser sessions one after another, after
+ *    one uncounted warm-up, against one handler in this process, each doing
+ *    POST /session, /login/start, GET /status until signed in, GET /status ×3,
+ *    POST /run/stream, POST /logout; each request measured alone. "sent" counts the commands the handler's client
  *    sent, read from MONITOR (lines a Lua script runs are its inner work, not
  *    round trips; node-redis may pipeline several sent commands into one write,
  *    so "sent" is an upper bound on round trips); "executed" is INFO stats
@@ -37,8 +39,10 @@
  *    timeout (BENCH_REQUEST_TIMEOUT_MS, default 30,000), a status that says
  *    signed out, a run whose last NDJSON event is not `done` (target 0).
  *    Latency: status = request to end of body; run = request to its first body
- *    byte; p50/p99 over every request. RSS of each instance over IPC at start
- *    of load and at its end.
+ *    byte; p50/p99 over every request. Sessions sign in before the clock
+ *    starts (BENCH_SIGNIN_CONCURRENCY at a time, approved through the
+ *    simulator). RSS of each instance, asked over IPC, at boot, at the start of
+ *    load and at its end.
  *
  * Not part of `npm test`. Run: `npm run bench -- redis`; BENCH_REDIS_PARTS=stores,trips,load
  * picks sections (default all).
