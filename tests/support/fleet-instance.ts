@@ -2,7 +2,8 @@
  * One backend instance of the fleet tests, run as a process of its own
  * (`node --conditions=codex-auth-source --import tsx`): the Node adapter, the
  * direct runner on the simulator, and the Redis session store. Configured by
- * FLEET_CONFIG (JSON); tells its parent its port over IPC, and stops on "stop".
+ * FLEET_CONFIG (JSON); tells its parent its port over IPC, answers "rss" with
+ * `{ rss }` (bytes), and stops on "stop".
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -58,6 +59,7 @@ server.listen(0, "127.0.0.1", () => {
 });
 
 process.on("message", (message) => {
+  if (message === "rss") process.send?.({ rss: process.memoryUsage().rss });
   if (message !== "stop") return;
   server.closeAllConnections();
   server.close();

@@ -119,6 +119,29 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   return fleet;
 }
 
+/** The instance process's resident set size in bytes, asked over IPC (for the load benchmark). */
+export function instanceRss(instance: FleetInstance, timeoutMs = 5_000): Promise<number> {
+  const child = instance.process;
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: unknown): void => {
+      const rss = (message as { rss?: unknown } | null)?.rss;
+      if (typeof rss !== "number") return;
+      finish();
+      resolve(rss);
+    };
+    const timer = setTimeout(() => {
+      finish();
+      reject(new Error(`${instance.name} did not report its RSS in ${timeoutMs} ms`));
+    }, timeoutMs);
+    const finish = (): void => {
+      clearTimeout(timer);
+      child.off("message", onMessage);
+    };
+    child.on("message", onMessage);
+    child.send("rss");
+  });
+}
+
 async function spawnInstance(config: FleetInstanceConfig): Promise<FleetInstance> {
   const child = fork(INSTANCE, [], {
     execArgv: ["--conditions=codex-auth-source", "--import", "tsx"],
