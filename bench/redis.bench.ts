@@ -59,7 +59,7 @@ import type { RateLimitOptions } from "../src/backend/core/options.js";
 import { directRunner } from "../src/backend/direct.js";
 import { createRedisSessionStore } from "../src/backend/sessions/redis-store.js";
 import { startSimulator } from "../src/simulator/index.js";
-import { FleetClient, instanceRss, startFleet, type Fleet } from "../tests/support/fleet.js";
+import { FleetClient, instanceRss, startFleet, type Fleet } from "../tests/support/process-fleet.js";
 import { startRedisServer, type RedisServer } from "../tests/support/redis-server.js";
 import type { RedisChildConfig, RedisChildReady } from "./redis-child.js";
 

@@ -1,7 +1,7 @@
 /**
  * Several backend processes on one Redis, behind a round-robin proxy, with one
  * simulator upstream: what production looks like without sticky sessions.
- * Each instance is a real process (tests/support/fleet-instance.ts) that can
+ * Each instance is a real process (tests/support/process-fleet-instance.ts) that can
  * be killed with SIGKILL; Redis is a real server the test can stop or freeze.
  */
 import { fork, type ChildProcess } from "node:child_process";
@@ -10,13 +10,13 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { RunEvent } from "../../src/contract.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../src/simulator/index.js";
-import type { FleetInstanceConfig, FleetInstanceReady } from "./fleet-instance.js";
+import type { FleetInstanceConfig, FleetInstanceReady } from "./process-fleet-instance.js";
 import { startRedisCluster } from "./redis-cluster.js";
 import { startRedisServer, type RedisServer } from "./redis-server.js";
 import { eventually } from "./until.js";
 
 const SECRET = "f7#Qp2!vZ9@mW4$rT8^yB1&nL6*hD3%x";
-const INSTANCE = fileURLToPath(new URL("./fleet-instance.ts", import.meta.url));
+const INSTANCE = fileURLToPath(new URL("./process-fleet-instance.ts", import.meta.url));
 
 export interface FleetInstance {
   readonly name: string;

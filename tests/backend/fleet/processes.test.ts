@@ -5,16 +5,16 @@
  */
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFleet, type Fleet, type FleetOptions } from "../../support/fleet.js";
+import { startFleet, type Fleet, type FleetOptions } from "../../support/process-fleet.js";
 import { eventually } from "../../support/until.js";
 
 // Tokens that live 8 s are refreshed from their half-life on (the runner's margin is capped at half a lifetime).
 const TOKEN_TTL_S = 8;
 
-describeFleet("one Redis server", {});
-describeFleet("a three-primary Redis Cluster", { cluster: true });
+describeProcessFleet("one Redis server", {});
+describeProcessFleet("a three-primary Redis Cluster", { cluster: true });
 
-function describeFleet(redis: string, options: FleetOptions): void {
+function describeProcessFleet(redis: string, options: FleetOptions): void {
   describe(`three instances on ${redis}`, () => {
     let fleet: Fleet;
     beforeAll(async () => {
