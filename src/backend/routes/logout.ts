@@ -8,7 +8,7 @@ export async function postLogout(deps: RouteDeps, call: RouteCall): Promise<Rout
   if (found.kind === "rotated") return rotatedReply();
   if (found.kind === "active") {
     const { session } = found;
-    deps.locks.stop(session.handle); // a run in flight ends now, not when its stream would have
+    await deps.locks.stop(session.handle); // a run in flight ends now (on another instance: at its next lease renewal)
     try {
       await deps.opts.runner.logout(deps.sessions.contextFor(session));
     } catch (error) {
