@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { createMemoryCoordination } from "../../../src/backend/sessions/coordination.js";
+import { createMemorySessionStore, type MemorySessionStore } from "../../../src/backend/sessions/memory-store.js";
+import { describeFleet } from "../../support/fleet-scenarios.js";
+
+// Handlers of one process sharing one memory store share its coordination too.
+let shared: MemorySessionStore | undefined;
+describeFleet("memory store", {
+  size: 2,
+  store: (index) => {
+    if (index === 0 || shared === undefined) shared = createMemorySessionStore();
+    return shared;
+  },
+});
+
+describe("memory coordination", () => {
+  it("gives a hold to one taker until it is released, revoked or lapses", async () => {
+    let clock = 1_000;
+    const coordination = createMemoryCoordination(() => clock);
+    const token = await coordination.acquire("run:a", 100);
+    expect(token).not.toBeNull();
+    expect(await coordination.acquire("run:a", 100)).toBeNull();
+    expect(await coordination.acquire("run:b", 100)).not.toBeNull(); // names are independent
+    await coordination.release("run:a", "someone else's token");
+    expect(await coordination.acquire("run:a", 100)).toBeNull();
+    await coordination.release("run:a", token!);
+    const again = await coordination.acquire("run:a", 100);
+    expect(again).not.toBeNull();
+    clock += 100;
+    expect(await coordination.renew("run:a", again!, 100)).toBe(false); // lapsed
+    const third = await coordination.acquire("run:a", 100);
+    expect(await coordination.renew("run:a", third!, 100)).toBe(true);
+    await coordination.revoke("run:a");
+    expect(await coordination.renew("run:a", third!, 100)).toBe(false);
+  });
+
+  it("lets exactly one of 50 concurrent takers win", async () => {
+    const coordination = createMemoryCoordination();
+    const results = await Promise.all(Array.from({ length: 50 }, () => coordination.acquire("refresh:x", 1_000)));
+    expect(results.filter((token) => token !== null)).toHaveLength(1);
+  });
+});
