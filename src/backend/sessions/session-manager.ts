@@ -98,7 +98,8 @@ export class SessionManager {
       const sealed = this.#opts.sealer.sealTextSync(text);
       // The flag lets the store give a session that never signed in a short life and evict it first.
       const record = { data: sealed, createdAt: session.createdAt, authenticated: session.authenticated };
-      if (await this.#opts.store.save(session.id, record, { expected: session.sealed })) {
+      // `!== false`: a store written for the older interface answers undefined, and did write.
+      if ((await this.#opts.store.save(session.id, record, { expected: session.sealed })) !== false) {
         this.#opts.sealer.forget(session.sealed); // the old version's opened copy is not kept past its replacement
         session.snapshot = text;
         session.sealed = sealed;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createMemoryCoordination } from "../../../src/backend/sessions/coordination.js";
+import { createMemoryCoordination, type Coordination } from "../../../src/backend/sessions/coordination.js";
+import { startFleet } from "../../support/fleet.js";
 import { createMemorySessionStore, type MemorySessionStore } from "../../../src/backend/sessions/memory-store.js";
 import { describeFleet } from "../../support/fleet-scenarios.js";
 
@@ -38,5 +39,37 @@ describe("memory coordination", () => {
     const coordination = createMemoryCoordination();
     const results = await Promise.all(Array.from({ length: 50 }, () => coordination.acquire("refresh:x", 1_000)));
     expect(results.filter((token) => token !== null)).toHaveLength(1);
+  });
+});
+
+describe("a coordination that fails", () => {
+  it("fails the run that needed the refresh lock, keeps the tokens, and lets the next run refresh", async () => {
+    const store = createMemorySessionStore();
+    const fleet = await startFleet({ size: 1, store: () => store, sim: { accessTokenTtlSeconds: 3 }, runner: { refreshMarginMs: 0 } });
+    try {
+      const user = fleet.browser();
+      await user.signIn(fleet.sim);
+      fleet.clock.advance(3_100);
+      const instance = fleet.instances[0]!;
+      const ctx = instance.sessions.contextFor(await user.load(0));
+      const broken: Coordination = {
+        acquire: async () => {
+          throw new Error("store unavailable");
+        },
+        renew: async () => false,
+        release: async () => undefined,
+        revoke: async () => undefined,
+      };
+      ctx.coordination = broken;
+      const events = [];
+      for await (const event of instance.runner.run(ctx, "hi", new AbortController().signal)) events.push(event);
+      expect(events.at(-1)).toMatchObject({ type: "error" });
+      expect(fleet.sim.stats().refresh).toBe(0);
+      // The failed flight is forgotten: the next run (healthy store) refreshes and answers.
+      expect((await user.run("again", 0)).events.at(-1)).toMatchObject({ type: "done" });
+      expect(fleet.sim.stats().refresh).toBe(1);
+    } finally {
+      await fleet.close();
+    }
   });
 });

@@ -105,11 +105,14 @@ export class Refresher {
     this.#sweep(now);
     const flight: Flight = { promise: fly() };
     this.#flights.set(key, flight);
+    const forget = (): void => {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    };
     void flight.promise.then((outcome) => {
       // A transient failure is forgotten so that the next request may try again.
       if (outcome.ok || outcome.permanent) flight.settledAt = Date.now();
-      else if (this.#flights.get(key) === flight) this.#flights.delete(key);
-    });
+      else forget();
+    }, forget); // a store that failed (the lock, the re-read): forgotten too; its callers get the error
     return flight.promise;
   }
 
