@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createMemoryCoordination, type Coordination } from "../../../src/backend/sessions/coordination.js";
+import { describeCoordination } from "../../support/coordination-conformance.js";
+import { withInternals } from "../../../src/backend/sessions/store-internals.js";
+import type { SessionStore } from "../../../src/backend/sessions/types.js";
 import { startFleet } from "../../support/fleet.js";
 import { createMemorySessionStore, type MemorySessionStore } from "../../../src/backend/sessions/memory-store.js";
 import { describeFleet } from "../../support/fleet-scenarios.js";
@@ -13,6 +16,8 @@ describeFleet("memory store", {
     return shared;
   },
 });
+
+describeCoordination("memory coordination", async () => ({ coordination: createMemoryCoordination() }));
 
 describe("memory coordination", () => {
   it("gives a hold to one taker until it is released, revoked or lapses", async () => {
@@ -68,6 +73,52 @@ describe("a coordination that fails", () => {
       // The failed flight is forgotten: the next run (healthy store) refreshes and answers.
       expect((await user.run("again", 0)).events.at(-1)).toMatchObject({ type: "done" });
       expect(fleet.sim.stats().refresh).toBe(1);
+    } finally {
+      await fleet.close();
+    }
+  });
+});
+
+describe("a run lease in a store outage", () => {
+  it("keeps the run going while the lease may stand, ends it once it surely lapsed, and signs nobody out", async () => {
+    const memory = createMemorySessionStore();
+    const inner = createMemoryCoordination();
+    let failing = false;
+    const flaky: Coordination = {
+      ...inner,
+      renew: async (name, token, ttlMs) => {
+        if (failing) throw new Error("store unavailable");
+        return inner.renew(name, token, ttlMs);
+      },
+    };
+    const store: SessionStore = withInternals(
+      { create: memory.create, get: memory.get, save: memory.save, rotate: memory.rotate, delete: memory.delete },
+      { coordination: flaky },
+    );
+    const fleet = await startFleet({ size: 1, store: () => store, sim: { answer: () => "word ".repeat(200) } });
+    try {
+      const user = fleet.browser();
+      await user.signIn(fleet.sim);
+      fleet.sim.fault("slow-stream", { delayMs: 100, times: 1 });
+      const response = await user.request("/run/stream", 0, { method: "POST", body: { prompt: "long" } });
+      const reader = response.body!.getReader();
+      expect((await reader.read()).done).toBe(false);
+      failing = true;
+      const failedAt = Date.now();
+      let text = "";
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        text += new TextDecoder().decode(chunk.value);
+      }
+      const elapsed = Date.now() - failedAt;
+      expect(elapsed).toBeGreaterThan(2_000); // the lease (3 s) might still have stood: the run went on
+      expect(elapsed).toBeLessThan(5_000);
+      expect(text.trim().split("\n").at(-1)).toContain("NOT_AUTHENTICATED");
+      failing = false;
+      // The lost lease says nothing about the login: still signed in, and the next run works.
+      expect((await user.json("/status", 0)).body).toMatchObject({ ok: true });
+      expect((await user.run("after the outage", 0)).events.at(-1)).toMatchObject({ type: "done" });
     } finally {
       await fleet.close();
     }

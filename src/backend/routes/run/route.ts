@@ -46,8 +46,9 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
     onUnexpected: (error) => deps.log.error("runner.run threw", { error: errorMessage(error) }),
     onEnd: async (outcome, code) => {
       lock.release();
-      // The runner lost its login (revoked, refresh failed): the session is no longer signed in.
-      if (code === "NOT_AUTHENTICATED") session.authenticated = false;
+      // The runner lost its login (revoked, refresh failed): the session is no longer signed in. A stop by the
+      // lease (a logout, which deleted the session, or a lease lost in a store outage) says nothing about the login.
+      if (code === "NOT_AUTHENTICATED" && !lock.signal.aborted) session.authenticated = false;
       try {
         await deps.sessions.persistContext(session, ctx);
       } catch (error) {

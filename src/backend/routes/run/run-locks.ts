@@ -61,16 +61,17 @@ export class RunLocks {
       timer.unref?.();
     };
     const renew = async (): Promise<void> => {
+      const askedAt = Date.now();
       let kept: boolean;
       try {
         kept = await this.#coordination.renew(name, token, leaseMs);
+        if (kept) renewedAt = askedAt;
       } catch {
         // The store did not answer: the lease may still stand; once it surely lapsed, another run may start.
         kept = Date.now() - renewedAt < leaseMs;
       }
       if (released) return;
       if (!kept) return end(); // revoked by a logout, or lapsed
-      renewedAt = Date.now();
       schedule();
     };
     schedule();
