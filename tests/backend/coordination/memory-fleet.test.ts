@@ -4,6 +4,7 @@ import { describeCoordination } from "../../support/coordination-conformance.js"
 import { withInternals } from "../../../src/backend/sessions/store-internals.js";
 import type { SessionStore } from "../../../src/backend/sessions/types.js";
 import { startFleet } from "../../support/fleet.js";
+import { until } from "../../support/until.js";
 import { createMemorySessionStore, type MemorySessionStore } from "../../../src/backend/sessions/memory-store.js";
 import { describeFleet } from "../../support/fleet-scenarios.js";
 
@@ -95,7 +96,13 @@ describe("a run lease in a store outage", () => {
       { create: memory.create, get: memory.get, save: memory.save, rotate: memory.rotate, delete: memory.delete },
       { coordination: flaky },
     );
-    const fleet = await startFleet({ size: 1, store: () => store, sim: { answer: () => "word ".repeat(200) } });
+    const ended: string[] = [];
+    const fleet = await startFleet({
+      size: 1,
+      store: () => store,
+      sim: { answer: () => "word ".repeat(200) },
+      handler: { onEvent: (event) => void (event.type.startsWith("run_") && ended.push(event.type)) },
+    });
     try {
       const user = fleet.browser();
       await user.signIn(fleet.sim);
@@ -116,7 +123,9 @@ describe("a run lease in a store outage", () => {
       expect(elapsed).toBeLessThan(5_000);
       expect(text.trim().split("\n").at(-1)).toContain("NOT_AUTHENTICATED");
       failing = false;
-      // The lost lease says nothing about the login: still signed in, and the next run works.
+      // The lost lease says nothing about the login: once the run's end is written, the session is still signed in.
+      await until(() => ended.includes("run_failed"), 3_000, "the run's end persisted");
+      expect((await user.load(0)).authenticated).toBe(true);
       expect((await user.json("/status", 0)).body).toMatchObject({ ok: true });
       expect((await user.run("after the outage", 0)).events.at(-1)).toMatchObject({ type: "done" });
     } finally {
