@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { RunEvent } from "../../src/contract.js";
 import type { SessionStore } from "../../src/backend/sessions/types.js";
 import { readRun, startFleet, type Fleet, type FleetOptions } from "./fleet.js";
-import { nextTurn } from "./until.js";
+import { nextTurn, until } from "./until.js";
 
 export interface FleetSuiteOptions {
   /** Instances in the fleet. */
@@ -122,6 +122,30 @@ export function describeFleet(name: string, suite: FleetSuiteOptions): void {
       // The run's end wrote nothing back: the session stays gone.
       user.cookie = cookie;
       expect((await user.json("/status", 1)).status).toBe(401);
+    });
+
+    it("also ends a run another instance started while the logout was still revoking upstream", async () => {
+      const { sim, browser } = await start({ sim: { answer: () => "word ".repeat(200) }, runner: { timeouts: { revokeMs: 800 } } });
+      const user = browser();
+      await user.signIn(sim);
+      sim.fault("hang", { endpoint: "revoke", times: 1 }); // the upstream revoke takes its whole deadline
+      const loggingOut = user.json("/logout", 0, { method: "POST" });
+      await until(() => sim.stats().revoke === 1, 3_000, "the logout's upstream revoke under way");
+      sim.fault("slow-stream", { delayMs: 100, times: 1 });
+      const streaming = await user.request("/run/stream", 1, { method: "POST", body: { prompt: "slipped in" } });
+      expect(streaming.status).toBe(200); // the session still existed: the run started
+      const reader = streaming.body!.getReader();
+      expect((await reader.read()).done).toBe(false);
+      expect((await loggingOut).status).toBe(200);
+      const loggedOutAt = Date.now();
+      let text = "";
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        text += new TextDecoder().decode(chunk.value);
+      }
+      expect(Date.now() - loggedOutAt).toBeLessThan(1_000);
+      expect(text.trim().split("\n").at(-1)).toContain("NOT_AUTHENTICATED");
     });
 
     it("never lets a permanent refresh failure seen on stale tokens clear the newer ones another instance saved", async () => {

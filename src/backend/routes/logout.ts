@@ -15,6 +15,7 @@ export async function postLogout(deps: RouteDeps, call: RouteCall): Promise<Rout
       deps.log.warn("runner.logout failed; the session is deleted anyway", { error: errorMessage(error) });
     }
     await deps.sessions.delete(session);
+    await deps.locks.stop(session.handle); // and a run another instance started while the upstream revoke was under way
     deps.emit({ type: "logout", route: "logout" }, session);
   }
   return jsonReply(200, {}, { "set-cookie": deps.sessions.clearCookie() });
