@@ -21,8 +21,10 @@ export interface RedisScriptOptions {
 }
 
 /**
- * The two Redis calls this store makes. A node-redis v4/v5 client (`createClient()`,
- * connected) fits as is; for another client, wrap its EVAL/EVALSHA in these two functions.
+ * The two Redis calls this store makes (for its sessions, and for the run
+ * leases, refresh locks, poll slots and rate limits handlers share through it).
+ * A node-redis v4/v5 client (`createClient()`, connected) fits as is; for
+ * another client, wrap its EVAL/EVALSHA in these two functions.
  */
 export interface RedisScriptClient {
   eval(script: string, options: RedisScriptOptions): Promise<unknown>;
