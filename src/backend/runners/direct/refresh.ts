@@ -126,12 +126,12 @@ export class Refresher {
    * The refresh as one instance among several: whoever takes the token's lock
    * re-reads the session, adopts tokens already refreshed elsewhere or sends
    * the refresh and saves its result before letting go; the others adopt that
-   * result from the store. Without coordination (a runner used on its own), a
-   * plain send.
+   * result from the store. Without coordination, or without a way to read and
+   * save the session (a runner used on its own), a plain send.
    */
   async #acrossInstances(ctx: RunnerContext, key: string, tokens: StoredTokens, reason: RefreshReason): Promise<Outcome> {
     const coordination = ctx.coordination;
-    if (coordination === undefined) return this.#send(tokens, reason);
+    if (coordination === undefined || ctx.reload === undefined || ctx.save === undefined) return this.#send(tokens, reason);
     const name = `refresh:${key}`;
     const lockMs = this.#options.timeouts.requestMs + LOCK_MARGIN_MS;
     // Real time, not the injected clock: this bounds a wait, and a dead holder's lock lapses after lockMs.
