@@ -71,8 +71,8 @@ export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
   const deps: RouteDeps = {
     opts,
     sessions: new SessionManager(opts),
-    limits: createRateLimits(options.rateLimits),
-    locks: new RunLocks(),
+    limits: createRateLimits(options.rateLimits, opts.storeLimiterClient),
+    locks: new RunLocks(opts.coordination),
     log,
     emit: () => undefined,
   };
