@@ -4,9 +4,9 @@ import { sourceAliases } from "./scripts/package-entries.js";
 // Suites that need a real Redis, the codex binary, a package build, or many real sockets per adapter.
 const INTEGRATION = [
   "tests/backend/adapters/**/*.test.ts",
-  "tests/backend/sessions/redis-store.test.ts",
-  "tests/backend/sessions/redis-cluster-store.test.ts",
+  "tests/backend/sessions/redis-*.test.ts",
   "tests/backend/handler/redis.test.ts",
+  "tests/backend/coordination/redis-*.test.ts",
   "tests/backend/fleet/**/*.test.ts",
   "tests/backend/runners/cli/**/*.test.ts",
   "tests/simulator/codex-cli.test.ts",

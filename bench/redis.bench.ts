@@ -28,7 +28,7 @@
  *    nothing more arrived. Measured twice: the built-in rate limiter in memory
  *    (so the figures are the store's alone), and on Redis (`rateLimits.storeClient`).
  *    Target: 1 for signed-in GET /status.
- * 3. Load over three processes on Redis (tests/support/fleet.ts: Redis, the
+ * 3. Load over three processes on Redis (tests/support/process-fleet.ts: Redis, the
  *    simulator, three backend processes run through tsx, and a round-robin
  *    proxy without sticky sessions; proxy, simulator and these clients share
  *    this process): BENCH_LOAD_SESSIONS (default 1,000) signed-in sessions each

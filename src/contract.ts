@@ -55,6 +55,8 @@ export const SERVER_ERROR_CODES = [
   "MODEL_NOT_AVAILABLE",
   "RUN_FAILED",
   "RUN_ABORTED",
+  // the backend's own store (Redis) is down or too slow: try again after Retry-After
+  "STORE_UNAVAILABLE",
   "INTERNAL",
 ] as const;
 export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
@@ -73,7 +75,7 @@ export interface ErrorDetails {
   planType?: string;
   /** MODEL_NOT_AVAILABLE: the models the account may use. */
   models?: string[];
-  /** Seconds; mirrors the Retry-After header on 429. */
+  /** Seconds; mirrors the Retry-After header (429, 503 STORE_UNAVAILABLE). */
   retryAfter?: number;
 }
 

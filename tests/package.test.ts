@@ -89,4 +89,15 @@ describe("the published package", () => {
     expect(browser).not.toMatch(/from ["']node:|require\(["']node:/);
     expect(browser).not.toContain("createCodexHandler");
   });
+
+  it('opens the React entry with "use client" in both formats, so a Next.js Server Component may import <CodexAuth>', () => {
+    for (const file of ["../dist/index.js", "../dist/index.cjs"]) {
+      const code = readFileSync(new URL(file, import.meta.url), "utf8");
+      expect(code.split("\n", 1)[0], file).toBe('"use client";');
+    }
+    // Server entries stay plain modules: the directive would make Next treat them as client code.
+    for (const file of ["../dist/backend/index.js", "../dist/backend/next.js"]) {
+      expect(readFileSync(new URL(file, import.meta.url), "utf8")).not.toMatch(/^["']use client["']/);
+    }
+  });
 });

@@ -24,6 +24,7 @@ export const DEFAULT_LABELS = {
     "Device code login is off for this account. Enable device code authorization in ChatGPT → Settings → Security & Login, then try again.",
   UPSTREAM_UNAVAILABLE: "ChatGPT could not be reached. Try again in a moment.",
   UPSTREAM_TIMEOUT: "ChatGPT could not be reached. Try again in a moment.",
+  STORE_UNAVAILABLE: "The server is busy. Try again in a moment.",
   NETWORK: "The server could not be reached. Check your connection.",
   STATUS_FAILED: "The server could not be reached. Check your connection.",
   EXPIRED: "The code expired. Start over to get a new one.",

@@ -6,12 +6,15 @@
  * codex-auth-simulator --port 8787 --interval 1 --auto-approve 1
  */
 import { parseArgs } from "node:util";
+import { quickStartText } from "./quick-start.js";
 import { startSimulator } from "./simulator.js";
 import type { SimulatorOptions } from "./types.js";
 
 const USAGE = `Usage: codex-auth-simulator [--port N] [--host H] [--interval S] [--code-ttl S]
-                            [--access-ttl S] [--auto-approve N] [--verbose]
-Starts a local stand-in for auth.openai.com and the Codex backend, prints its URL, runs until SIGINT/SIGTERM.`;
+                            [--access-ttl S] [--auto-approve N] [--slow-stream MS]
+                            [--verbose] [--quiet]
+Starts a local stand-in for auth.openai.com and the Codex backend, prints its URL (the first line) and the
+server and client lines that point an app at it (--quiet: the URL only), runs until SIGINT/SIGTERM.`;
 
 function numberOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -29,7 +32,9 @@ async function main(): Promise<void> {
       "code-ttl": { type: "string" },
       "access-ttl": { type: "string" },
       "auto-approve": { type: "string" },
+      "slow-stream": { type: "string" },
       verbose: { type: "boolean", default: false },
+      quiet: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
@@ -50,12 +55,17 @@ async function main(): Promise<void> {
     options.onRequest = (info) => process.stderr.write(`${info.method} ${info.url} -> ${info.endpoint}\n`);
   }
   const sim = await startSimulator(options);
-  process.stdout.write(`${sim.url}\n`);
+  // Wait this long between an answer's deltas, to watch it stream in.
+  const deltaDelayMs = numberOption(values["slow-stream"], "slow-stream");
+  if (deltaDelayMs !== undefined) sim.fault("slow-stream", { delayMs: deltaDelayMs });
   const stop = () => {
     void sim.close().then(() => process.exit(0));
   };
+  // Before printing: whoever reads the URL may stop us at once.
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  process.stdout.write(`${sim.url}\n`);
+  if (!values.quiet) process.stdout.write(quickStartText(sim.url));
 }
 
 main().catch((error: unknown) => {

@@ -63,6 +63,31 @@ describe("codex-auth-simulator", () => {
     expect(await exited).toBe(0);
   });
 
+  it("prints the server and client lines that point an app at its URL (without the /backend-api trap), and only the URL with --quiet", async () => {
+    for (const quiet of [false, true]) {
+      const child = spawn(process.execPath, ["--import", "tsx", "src/simulator/bin.ts", ...(quiet ? ["--quiet"] : [])], { stdio: ["ignore", "pipe", "pipe"] });
+      children.add(child);
+      let out = "";
+      child.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
+      const printed = new Promise<void>((resolve) => child.stdout?.on("data", () => out.includes("\n") && (quiet || out.includes("Ctrl+C")) && resolve()));
+      await printed;
+      const exited = exitOf(child);
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      const url = out.split("\n")[0]!;
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      if (quiet) {
+        expect(out).toBe(`${url}\n`);
+        continue;
+      }
+      expect(out).toContain(`directRunner({ upstream: "${url}" })`);
+      expect(out).toContain(`allowedLoginOrigins={["${url}"]}`);
+      expect(out).toMatch(new RegExp(`CODEX_UPSTREAM=${url} COOKIE_SECRET=\\S+ npx tsx server\\.ts`));
+      expect(out).toContain(`VITE_CODEX_UPSTREAM=${url} npx vite`);
+      expect(out).toContain(`${url}/codex/device`);
+    }
+  });
+
   it("refuses a bad option with a usage message and exit code 2", async () => {
     const child = spawn(process.execPath, ["--import", "tsx", "src/simulator/bin.ts", "--port", "banana"], { stdio: ["ignore", "pipe", "pipe"] });
     children.add(child);

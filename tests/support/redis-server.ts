@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createClient } from "redis";
 import { afterAll, beforeAll } from "vitest";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +10,18 @@ import { join } from "node:path";
 export interface RedisServer {
   url: string;
   port: number;
+  /** The redis-server process, for outage tests that signal it (SIGKILL, SIGSTOP, SIGCONT). */
+  child: ChildProcess;
   stop(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  /** Default: a free port. */
+  port?: number;
+  /** A config file's text, written to the server's folder and passed first (Sentinel needs a file it can rewrite). */
+  config?: string;
+  /** More arguments, e.g. `["--replicaof", "127.0.0.1", "6379"]` or `["--sentinel"]`. */
+  args?: string[];
 }
 
 const REDIS_BIN = process.env.REDIS_SERVER_BIN ?? "/usr/bin/redis-server";
@@ -24,12 +35,15 @@ const REDIS_BIN = process.env.REDIS_SERVER_BIN ?? "/usr/bin/redis-server";
  * const client = await createClient({ url: redis.url }).connect();
  * // … afterAll: await client.quit(); await redis.stop();
  */
-export async function startRedisServer(): Promise<RedisServer> {
-  const port = await freePort();
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  // A given port restarts "the same" Redis after an outage test killed it.
+  const port = options.port ?? (await freePort());
   const dir = await mkdtemp(join(tmpdir(), "codex-auth-redis-"));
+  const config = options.config === undefined ? [] : [join(dir, "redis.conf")];
+  if (options.config !== undefined) await writeFile(config[0] as string, options.config);
   const child = spawn(
     REDIS_BIN,
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "yes"],
+    [...config, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "yes", ...(options.args ?? [])],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   // If the test process dies before stop(), do not leave a server behind.
@@ -49,7 +63,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     await stop();
     throw new Error(`redis-server did not start on port ${port}: ${(error as Error).message}\n${output}`);
   }
-  return { url: `redis://127.0.0.1:${port}`, port, stop };
+  return { url: `redis://127.0.0.1:${port}`, port, child, stop };
 }
 
 async function freePort(): Promise<number> {

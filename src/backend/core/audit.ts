@@ -68,6 +68,33 @@ function redactFields(fields: Record<string, unknown>): Record<string, unknown> 
   return out;
 }
 
+// Distinct lines the console logger remembers; past this a handler stops printing new kinds.
+const MAX_CONSOLE_KINDS = 64;
+
+/**
+ * The default logger: the console, each kind of line once per handler (a kind
+ * is the message with its `code` field), so a setup problem or a failing
+ * upstream is seen without flooding the console on every request. Pass your
+ * own `logger` to get every line.
+ *
+ * @example
+ * const log = safeLogger(consoleOncePerKind());
+ */
+export function consoleOncePerKind(): CodexLogger {
+  const seen = new Set<string>();
+  const once =
+    (print: (...data: unknown[]) => void) =>
+    (message: string, fields?: Record<string, unknown>): void => {
+      const kind = typeof fields?.code === "string" ? `${message}\u0000${fields.code}` : message;
+      if (seen.has(kind) || seen.size >= MAX_CONSOLE_KINDS) return;
+      seen.add(kind);
+      if (fields === undefined) print(message);
+      else print(message, fields);
+    };
+  // Info lines are routine; only problems reach the console unasked.
+  return { warn: once(console.warn), error: once(console.error) };
+}
+
 /** Wraps onEvent so that a throwing hook cannot break a request. */
 export function safeEmitter(
   onEvent: ((event: CodexAuditEvent) => void) | undefined,

@@ -9,6 +9,7 @@ import { CodexError } from "./errors.js";
 import { clientIpOf, createRateLimits, warnNoClientIp } from "../http/limits.js";
 import { RunLocks } from "../routes/run/run-locks.js";
 import { resolveOptions, type CodexHandlerOptions } from "./options.js";
+import { secureCookieOnPlainHttp, SECURE_COOKIE_ON_PLAIN_HTTP, SERVER_SETUP_ERROR } from "./setup-checks.js";
 import { errorReply } from "../http/replies.js";
 import { toResponse, type Reply } from "../http/reply.js";
 import { postLoginStart } from "../routes/login-start.js";
@@ -18,6 +19,7 @@ import { postSession } from "../routes/session.js";
 import { tagOf, type RouteCall, type RouteDeps, type RouteReply } from "../routes/shared.js";
 import { getStatus } from "../routes/status.js";
 import { SessionManager } from "../sessions/session-manager.js";
+import { outageWarner } from "../sessions/store-deadline.js";
 
 /** Connection facts an adapter knows and a Request does not carry. */
 export interface CodexRequestInfo {
@@ -62,20 +64,22 @@ const TABLE: ReadonlyArray<readonly [string, Route]> = [
  */
 export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
   const opts = resolveOptions(options);
-  const log = safeLogger(options.logger);
+  const log = safeLogger(opts.logger);
   const emitRaw = safeEmitter(options.onEvent, log);
   const audited = options.onEvent !== undefined;
   const routes = new Map(TABLE.map(([path, route]) => [opts.basePath + path, route]));
   const deps: RouteDeps = {
     opts,
     sessions: new SessionManager(opts),
-    limits: createRateLimits(options.rateLimits),
-    locks: new RunLocks(),
+    limits: createRateLimits(options.rateLimits, opts.storeLimiterClient),
+    locks: new RunLocks(opts.coordination),
     log,
     emit: () => undefined,
   };
 
   let warnedNoIp = options.rateLimits === false;
+  const warnOutage = outageWarner(log);
+  let warnedPlainHttp = false;
   return async (request, info) => {
     const origin = request.headers.get("origin");
     const clientIp = clientIpOf(request, info, opts.trustProxy);
@@ -96,7 +100,12 @@ export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
     try {
       reply = await dispatch(scoped, call, routes, origin, info?.target);
     } catch (error) {
+      warnOutage(error);
       reply = failure(error, scoped);
+    }
+    if (!warnedPlainHttp && opts.secure && secureCookieOnPlainHttp(request, reply)) {
+      warnedPlainHttp = true;
+      log.warn(SECURE_COOKIE_ON_PLAIN_HTTP);
     }
     applyCors(reply.headers, origin, opts.allowedOrigins);
     return toResponse(reply);
@@ -153,6 +162,8 @@ function options(deps: RouteDeps, route: Route, origin: string | null, request: 
 /** A thrown CodexError keeps its code and (already safe) message; anything else is INTERNAL, logged redacted. */
 function failure(error: unknown, deps: RouteDeps): Reply {
   if (error instanceof CodexError) {
+    // A 500 with a code is the server's own setup (a body parser in front, a CLI home that is not private).
+    if (error.status >= 500 && error.code === "INTERNAL") deps.log.error(SERVER_SETUP_ERROR, { code: error.code, error: error.message });
     return errorReply(error.code, error.message, { status: error.status, details: error.details });
   }
   deps.log.error("codex handler failed", { error: errorMessage(error) });

@@ -1,8 +1,10 @@
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { DEFAULT_BASE_PATH } from "../../contract.js";
-import type { CodexAuditEvent, CodexLogger } from "./audit.js";
+import { consoleOncePerKind, type CodexAuditEvent, type CodexLogger } from "./audit.js";
 import type { CodexRunner } from "../runners/types.js";
+import { createMemoryCoordination, type Coordination } from "../sessions/coordination.js";
 import { createMemorySessionStore } from "../sessions/memory-store.js";
+import { internalsOf, type LimiterScriptClient } from "../sessions/store-internals.js";
 import { createSealer, type SyncSealer } from "../sessions/seal.js";
 import type { SessionStore } from "../sessions/types.js";
 import { assertStrongSecret } from "./secret-strength.js";
@@ -29,8 +31,16 @@ export interface RateLimitOptions {
   storeClient?: unknown;
   /** Set for node-redis v4+ clients (rate-limiter-flexible's `useRedisPackage`). */
   useRedisPackage?: boolean;
+  /**
+   * With the Redis session store, the limits count in that Redis (one bucket
+   * per client across every instance) unless `storeClient` or `createLimiter`
+   * says otherwise. `false` keeps them in each process's memory. Default true.
+   */
+  useSessionStore?: boolean;
   /** Full control: build any rate-limiter-flexible limiter (Mongo, Postgres, cluster…). Wins over storeClient. */
   createLimiter?: (options: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract;
+  /** Deadline of each call to the limiter's store (storeClient, createLimiter) in ms; past it 503 STORE_UNAVAILABLE. Default 1000. */
+  callTimeoutMs?: number;
 }
 
 /** Which fields of a run request beyond `prompt` the server accepts. Default: prompt only. */
@@ -107,6 +117,11 @@ export interface CodexHandlerOptions {
    */
   trustProxy?: boolean | number;
   runPolicy?: RunPolicy;
+  /**
+   * Where setup problems (no client IP, a body parser in front, Secure cookies
+   * on plain HTTP) and upstream failures (a login that cannot start or poll)
+   * are logged, redacted. Default: the console, each kind of line once.
+   */
   logger?: CodexLogger;
   /** Audit hook: logins, logouts, runs, rejections. Events carry no token and no session id. */
   onEvent?: (event: CodexAuditEvent) => void;
@@ -123,6 +138,10 @@ export interface ResolvedOptions {
   maxAgeSec: number;
   allowedOrigins: ReadonlySet<string>;
   store: SessionStore;
+  /** The store's holds (run lease, refresh lock, poll slots); a process-local one for a store without its own. */
+  coordination: Coordination;
+  /** The store's script client for the rate limits, when it is shared (Redis). */
+  storeLimiterClient: LimiterScriptClient | undefined;
   sealer: SyncSealer;
   basePath: string;
   maxBodyBytes: number;
@@ -133,6 +152,8 @@ export interface ResolvedOptions {
   /** Trusted proxy hops in front of the app; 0 ignores X-Forwarded-For. */
   trustProxy: number;
   runPolicy: RunPolicy;
+  /** The `logger` option, or the console (each kind of line once). */
+  logger: CodexLogger;
   now: () => number;
 }
 
@@ -180,6 +201,9 @@ export function resolveOptions(options: CodexHandlerOptions): ResolvedOptions {
         ? createSealer({ secret: options.sealKey, openedCacheSize })
         : createSealer({ key: options.sealKey, openedCacheSize });
 
+  // The default store shares the handler's clock: createdAt and expiry must agree.
+  const store = options.sessionStore ?? createMemorySessionStore({ now });
+  const internals = internalsOf(store);
   return {
     runner,
     secrets,
@@ -187,8 +211,9 @@ export function resolveOptions(options: CodexHandlerOptions): ResolvedOptions {
     secure,
     maxAgeSec: positive(options.cookieOptions?.maxAgeSec, 7 * 24 * 60 * 60, "cookieOptions.maxAgeSec"),
     allowedOrigins,
-    // The default store shares the handler's clock: createdAt and expiry must agree.
-    store: options.sessionStore ?? createMemorySessionStore({ now }),
+    store,
+    coordination: internals?.coordination ?? createMemoryCoordination(),
+    storeLimiterClient: internals?.limiterClient,
     sealer,
     basePath,
     maxBodyBytes: positive(options.limits?.maxBodyBytes, 64 * 1024, "limits.maxBodyBytes"),
@@ -198,6 +223,7 @@ export function resolveOptions(options: CodexHandlerOptions): ResolvedOptions {
     writeTimeoutMs: positive(options.limits?.writeTimeoutMs, 30_000, "limits.writeTimeoutMs"),
     trustProxy: proxyHops(options.trustProxy),
     runPolicy: options.runPolicy ?? {},
+    logger: options.logger ?? consoleOncePerKind(),
     now,
   };
 }

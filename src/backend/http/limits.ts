@@ -1,7 +1,9 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { safeLogger, type CodexLogger } from "../core/audit.js";
+import { createStoreDeadline, type StoreDeadline } from "../sessions/store-deadline.js";
 import { ipRateKey } from "./ip-key.js";
 import type { RateLimitOptions, RateLimitRule } from "../core/options.js";
+import type { LimiterScriptClient } from "../sessions/store-internals.js";
 
 export type LimitName = "sessionCreatePerIp" | "loginStartPerSession" | "loginStartPerIp" | "runPerSession" | "runPerIp";
 
@@ -30,30 +32,43 @@ export interface RateLimits {
 
 /**
  * Builds the handler's rate limits on rate-limiter-flexible: memory by
- * default, Redis with `storeClient`, anything with `createLimiter`.
+ * default, Redis with `storeClient`, anything with `createLimiter`. Given the
+ * Redis session store's client (`sharedClient`), they count there unless
+ * `useSessionStore: false`, so a client has one bucket across every instance.
  *
  * @example
  * const limits = createRateLimits({ runPerIp: { points: 20, durationSec: 60 } });
  * await limits.consume([["runPerIp", ip], ["runPerSession", handle]]);
  */
-export function createRateLimits(options: false | RateLimitOptions | undefined): RateLimits {
+export function createRateLimits(options: false | RateLimitOptions | undefined, sharedClient?: LimiterScriptClient): RateLimits {
   if (options === false) return { consume: async () => ({ ok: true }) };
-  const opts = options ?? {};
+  const given = options ?? {};
+  const shared = sharedClient !== undefined && given.useSessionStore !== false && given.storeClient === undefined;
+  // The store's client speaks node-redis's `eval(script, { keys, arguments })`, through the store's own call.
+  const opts: RateLimitOptions = shared ? { ...given, storeClient: sharedClient, useRedisPackage: true } : given;
   const limiters = new Map<LimitName, RateLimiterAbstract>();
   for (const name of Object.keys(DEFAULTS) as LimitName[]) {
     const rule = opts[name] ?? DEFAULTS[name];
     const config = { keyPrefix: `codex-auth:${name}`, points: rule.points, duration: rule.durationSec };
     limiters.set(name, buildLimiter(opts, config));
   }
+  // A limiter with a store (Redis…) answers within a deadline, or the request gets 503 STORE_UNAVAILABLE:
+  // an unreachable store neither hangs requests nor lets them through unlimited.
+  const deadline: StoreDeadline | undefined =
+    opts.createLimiter !== undefined || opts.storeClient !== undefined
+      ? createStoreDeadline({ timeoutMs: opts.callTimeoutMs, client: opts.storeClient })
+      : undefined;
   return {
     async consume(checks) {
       for (const [name, key] of checks) {
         if (key === undefined) continue;
         const limiter = limiters.get(name) as RateLimiterAbstract;
         try {
-          await limiter.consume(PER_IP.has(name) ? ipRateKey(key) : key, 1);
+          const rateKey = PER_IP.has(name) ? ipRateKey(key) : key;
+          await (deadline === undefined ? limiter.consume(rateKey, 1) : deadline.run(() => limiter.consume(rateKey, 1)));
         } catch (rejection) {
-          // rate-limiter-flexible rejects with a RateLimiterRes when exhausted, with an Error when its store fails.
+          // rate-limiter-flexible rejects with a RateLimiterRes when exhausted, with an Error when its store fails
+          // (the deadline turns a store outage into STORE_UNAVAILABLE).
           if (rejection instanceof RateLimiterRes) {
             return { ok: false, limit: name, retryAfterSec: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)) };
           }
@@ -68,7 +83,9 @@ export function createRateLimits(options: false | RateLimitOptions | undefined):
 function buildLimiter(opts: RateLimitOptions, config: { keyPrefix: string; points: number; duration: number }): RateLimiterAbstract {
   if (opts.createLimiter !== undefined) return opts.createLimiter(config);
   if (opts.storeClient !== undefined) {
-    return new RateLimiterRedis({ ...config, storeClient: opts.storeClient, useRedisPackage: opts.useRedisPackage === true });
+    // rejectIfRedisNotReady: a disconnected client fails at once instead of queueing the call for later.
+    const redis = { storeClient: opts.storeClient, useRedisPackage: opts.useRedisPackage === true, rejectIfRedisNotReady: true };
+    return new RateLimiterRedis({ ...config, ...redis });
   }
   return new RateLimiterMemory(config);
 }

@@ -42,7 +42,7 @@ export function jsonReply<Body = never>(status: number, body: NoInfer<Body>, hea
   return { status, headers: baseHeaders("application/json; charset=utf-8", headers), body: JSON.stringify(body) };
 }
 
-/** A JSON error `{ code, error }`; the message passes through redact(). 429s get Retry-After. */
+/** A JSON error `{ code, error }`; the message passes through redact(). An error with `retryAfter` (429, 503) gets Retry-After. */
 export function errorReply(
   code: ServerErrorCode,
   message: string,

@@ -1,5 +1,6 @@
 import { CodexError } from "../core/errors.js";
 import { errorFields } from "../http/replies.js";
+import { loginFailedUpstream } from "./login-failure.js";
 import { assertBrowserSafeLogin } from "./login-result.js";
 import {
   jsonReply,
@@ -40,6 +41,7 @@ export async function postLoginStart(deps: RouteDeps, call: RouteCall): Promise<
       // The contract names this answer twice: `errorCode` (LoginDeviceAuthDisabled) beside the usual `code`.
       return jsonReply(error.status, { errorCode: "DEVICE_AUTH_NOT_ENABLED", ...errorFields(error) });
     }
+    loginFailedUpstream(deps, "loginStart", error, session);
     throw error;
   }
   session.data = ctx.data;

@@ -1,5 +1,6 @@
 import type { StatusLoggedOut } from "../../contract.js";
 import type { RunnerStatus } from "../runners/types.js";
+import { loginFailedUpstream } from "./login-failure.js";
 import { jsonReply, publicAccount, rotatedReply, type RouteCall, type RouteDeps, type RouteReply } from "./shared.js";
 
 const LOGGED_OUT_NO_SESSION: StatusLoggedOut = { ok: false, status: "logged_out", code: "NO_SESSION" };
@@ -22,6 +23,7 @@ export async function getStatus(deps: RouteDeps, call: RouteCall): Promise<Route
   } catch (error) {
     // Keep whatever the runner changed before failing (e.g. a refreshed token), then report the failure.
     await deps.sessions.persistContext(session, ctx).catch(() => undefined);
+    if (!session.authenticated) loginFailedUpstream(deps, "status", error, session);
     throw error;
   }
   session.data = ctx.data;

@@ -28,6 +28,15 @@ export interface DirectRunnerTimeouts {
 
 /** Options of `directRunner`. Every field is optional. */
 export interface DirectRunnerOptions {
+  /**
+   * One base URL serving both the sign-in and the Codex backend, as the
+   * simulator does: sets `issuer` to it and `backendBaseUrl` to it plus
+   * `/backend-api`. `issuer` and `backendBaseUrl`, when given, win.
+   *
+   * @example
+   * directRunner({ upstream: "http://127.0.0.1:4010" }) // `npx codex-auth-simulator --port 4010`
+   */
+  upstream?: string;
   /** Default `https://auth.openai.com`. */
   issuer?: string;
   /** Default `https://chatgpt.com/backend-api`. */
@@ -103,9 +112,10 @@ export function resolveOptions(options: DirectRunnerOptions = {}): ResolvedOptio
   if (options.models !== undefined && options.models.length === 0) {
     throw new TypeError("directRunner: models, when given, must list at least one model");
   }
+  const upstream = options.upstream === undefined ? undefined : checkUrl("upstream", options.upstream);
   return {
-    issuer: checkUrl("issuer", options.issuer ?? DEFAULT_ISSUER),
-    backendBaseUrl: checkUrl("backendBaseUrl", options.backendBaseUrl ?? DEFAULT_BACKEND_BASE_URL),
+    issuer: checkUrl("issuer", options.issuer ?? upstream ?? DEFAULT_ISSUER),
+    backendBaseUrl: checkUrl("backendBaseUrl", options.backendBaseUrl ?? (upstream === undefined ? DEFAULT_BACKEND_BASE_URL : `${upstream}/backend-api`)),
     clientId: options.clientId ?? CODEX_CLIENT_ID,
     // Bound to globalThis: some runtimes reject an unbound fetch.
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
