@@ -6,6 +6,8 @@ const INTEGRATION = [
   "tests/backend/adapters/**/*.test.ts",
   "tests/backend/sessions/redis-*.test.ts",
   "tests/backend/handler/redis.test.ts",
+  "tests/backend/coordination/redis-*.test.ts",
+  "tests/backend/fleet/**/*.test.ts",
   "tests/backend/runners/cli/**/*.test.ts",
   "tests/simulator/codex-cli.test.ts",
   "tests/simulator/bin.test.ts",

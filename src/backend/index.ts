@@ -16,7 +16,8 @@ export type {
 export { redact } from "./core/redact.js";
 export { createMemorySessionStore } from "./sessions/memory-store.js";
 export type { MemorySessionStore, MemorySessionStoreOptions } from "./sessions/memory-store.js";
-export type { SessionLookup, SessionStore, SessionTimeouts, StoredSession } from "./sessions/types.js";
+export type { SaveOptions, SessionLookup, SessionStore, SessionTimeouts, StoredSession } from "./sessions/types.js";
+export type { Coordination } from "./sessions/coordination.js";
 export { createCodexRouter } from "./adapters/express.js";
 export { createNodeHandler, toNodeListener } from "./adapters/node.js";
 // The contract's constants are values: `export type *` alone would declare them without exporting them.

@@ -326,6 +326,79 @@ export function describeSessionStore(name: string, make: (opts: StoreFactoryOpti
       });
     });
 
+    describe("compare-and-set saves (several instances on one store)", () => {
+      it("writes when the store still holds the version the writer read, and says so", async () => {
+        const id = newId();
+        await store.create(id, session("v1"));
+        expect(await store.save(id, session("v2"), { expected: "v1" })).toBe(true);
+        expect(await store.get(id)).toMatchObject({ state: "active", session: { data: "v2" } });
+      });
+
+      it("refuses a stale writer: the newer session stays as the other instance left it", async () => {
+        const id = newId();
+        await store.create(id, session("v1"));
+        // Instances A and B both read v1; A writes first.
+        expect(await store.save(id, session("v2 from A"), { expected: "v1" })).toBe(true);
+        expect(await store.save(id, session("v2 from B, stale"), { expected: "v1" })).toBe(false);
+        expect(await store.get(id)).toMatchObject({ state: "active", session: { data: "v2 from A" } });
+      });
+
+      it("lets exactly one of 10 concurrent writers holding the same version win", async () => {
+        const id = newId();
+        await store.create(id, session("base"));
+        const writes = Array.from({ length: 10 }, (_, i) => `write ${i}`);
+        const results = await Promise.all(writes.map((data) => store.save(id, session(data), { expected: "base" })));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = writes[results.indexOf(true)];
+        expect(await store.get(id)).toMatchObject({ state: "active", session: { data: winner } });
+      });
+
+      it("takes an empty payload as a version (the first write after POST /session)", async () => {
+        const id = newId();
+        await store.create(id, pending(""));
+        expect(await store.save(id, session("signed in"), { expected: "" })).toBe(true);
+        expect(await store.save(id, session("late"), { expected: "" })).toBe(false);
+      });
+
+      it("answers false, and writes nothing, for a missing, deleted or rotated session", async () => {
+        const [gone, oldId, nextId] = [newId(), newId(), newId()];
+        expect(await store.save(newId(), session("x"), { expected: "" })).toBe(false);
+        await store.create(gone, session("v1"));
+        await store.delete(gone);
+        expect(await store.save(gone, session("v2"), { expected: "v1" })).toBe(false);
+        expect(await store.save(gone, session("v2"))).toBe(false);
+        expect(await store.get(gone)).toEqual({ state: "missing" });
+        await store.create(oldId, session("v1"));
+        await store.rotate(oldId, nextId, GRACE_MS);
+        expect(await store.save(oldId, session("through the old id"), { expected: "v1" })).toBe(false);
+        expect(await store.get(nextId)).toMatchObject({ state: "active", session: { data: "v1" } });
+      });
+
+      it("keeps the version across rotation: a write expecting what was read before it lands on the new id", async () => {
+        const [oldId, nextId] = [newId(), newId()];
+        await store.create(oldId, session("v1"));
+        await store.rotate(oldId, nextId, GRACE_MS);
+        expect(await store.save(nextId, session("v2"), { expected: "v1" })).toBe(true);
+        expect(await store.get(nextId)).toMatchObject({ state: "active", session: { data: "v2" } });
+      });
+
+      it("still saves unconditionally without `expected`, and answers true", async () => {
+        const id = newId();
+        await store.create(id, session("v1"));
+        expect(await store.save(id, session("v2"))).toBe(true);
+        expect(await store.get(id)).toMatchObject({ state: "active", session: { data: "v2" } });
+      });
+
+      it("does not refresh the idle timeout on a refused write", async () => {
+        const id = newId();
+        await store.create(id, session("v1"));
+        advance(IDLE_MS - 1);
+        expect(await store.save(id, session("stale"), { expected: "v0" })).toBe(false);
+        advance(1);
+        expect(await store.get(id)).toEqual({ state: "missing" });
+      });
+    });
+
     describe("what the store holds at rest", () => {
       it("keeps neither session ids nor the sealed-in tokens in its raw contents", async () => {
         const sealer = createSealer({ secret: "conformance-secret-0123456789abcdef" });

@@ -16,3 +16,12 @@ export async function until(check: () => boolean, timeoutMs = 3000, what = "cond
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** Waits until the async `check()` resolves true, asking again every `everyMs`; throws after `timeoutMs`. */
+export async function eventually(check: () => Promise<boolean>, timeoutMs = 3000, what = "condition", everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}

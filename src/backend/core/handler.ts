@@ -120,8 +120,8 @@ export function handlerParts(options: CodexHandlerOptions): HandlerParts {
   const deps: RouteDeps = {
     opts,
     sessions: new SessionManager(opts),
-    limits: createRateLimits(options.rateLimits),
-    locks: new RunLocks(),
+    limits: createRateLimits(options.rateLimits, opts.storeLimiterClient),
+    locks: new RunLocks(opts.coordination),
     log,
     emit: () => undefined,
   };

@@ -2,7 +2,9 @@ import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { DEFAULT_BASE_PATH } from "../../contract.js";
 import { consoleOncePerKind, type CodexAuditEvent, type CodexLogger } from "./audit.js";
 import type { CodexRunner } from "../runners/types.js";
+import { createMemoryCoordination, type Coordination } from "../sessions/coordination.js";
 import { createMemorySessionStore } from "../sessions/memory-store.js";
+import { internalsOf, type LimiterScriptClient } from "../sessions/store-internals.js";
 import { createSealer, type SyncSealer } from "../sessions/seal.js";
 import type { SessionStore } from "../sessions/types.js";
 import { assertStrongSecret } from "./secret-strength.js";
@@ -29,6 +31,12 @@ export interface RateLimitOptions {
   storeClient?: unknown;
   /** Set for node-redis v4+ clients (rate-limiter-flexible's `useRedisPackage`). */
   useRedisPackage?: boolean;
+  /**
+   * With the Redis session store, the limits count in that Redis (one bucket
+   * per client across every instance) unless `storeClient` or `createLimiter`
+   * says otherwise. `false` keeps them in each process's memory. Default true.
+   */
+  useSessionStore?: boolean;
   /** Full control: build any rate-limiter-flexible limiter (Mongo, Postgres, cluster…). Wins over storeClient. */
   createLimiter?: (options: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract;
   /** Deadline of each call to the limiter's store (storeClient, createLimiter) in ms; past it 503 STORE_UNAVAILABLE. Default 1000. */
@@ -130,6 +138,10 @@ export interface ResolvedOptions {
   maxAgeSec: number;
   allowedOrigins: ReadonlySet<string>;
   store: SessionStore;
+  /** The store's holds (run lease, refresh lock, poll slots); a process-local one for a store without its own. */
+  coordination: Coordination;
+  /** The store's script client for the rate limits, when it is shared (Redis). */
+  storeLimiterClient: LimiterScriptClient | undefined;
   sealer: SyncSealer;
   basePath: string;
   maxBodyBytes: number;
@@ -189,6 +201,9 @@ export function resolveOptions(options: CodexHandlerOptions): ResolvedOptions {
         ? createSealer({ secret: options.sealKey, openedCacheSize })
         : createSealer({ key: options.sealKey, openedCacheSize });
 
+  // The default store shares the handler's clock: createdAt and expiry must agree.
+  const store = options.sessionStore ?? createMemorySessionStore({ now });
+  const internals = internalsOf(store);
   return {
     runner,
     secrets,
@@ -196,8 +211,9 @@ export function resolveOptions(options: CodexHandlerOptions): ResolvedOptions {
     secure,
     maxAgeSec: positive(options.cookieOptions?.maxAgeSec, 7 * 24 * 60 * 60, "cookieOptions.maxAgeSec"),
     allowedOrigins,
-    // The default store shares the handler's clock: createdAt and expiry must agree.
-    store: options.sessionStore ?? createMemorySessionStore({ now }),
+    store,
+    coordination: internals?.coordination ?? createMemoryCoordination(),
+    storeLimiterClient: internals?.limiterClient,
     sealer,
     basePath,
     maxBodyBytes: positive(options.limits?.maxBodyBytes, 64 * 1024, "limits.maxBodyBytes"),

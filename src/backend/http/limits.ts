@@ -3,6 +3,7 @@ import { safeLogger, type CodexLogger } from "../core/audit.js";
 import { createStoreDeadline, type StoreDeadline } from "../sessions/store-deadline.js";
 import { ipRateKey } from "./ip-key.js";
 import type { RateLimitOptions, RateLimitRule } from "../core/options.js";
+import type { LimiterScriptClient } from "../sessions/store-internals.js";
 
 export type LimitName = "sessionCreatePerIp" | "loginStartPerSession" | "loginStartPerIp" | "runPerSession" | "runPerIp";
 
@@ -31,15 +32,20 @@ export interface RateLimits {
 
 /**
  * Builds the handler's rate limits on rate-limiter-flexible: memory by
- * default, Redis with `storeClient`, anything with `createLimiter`.
+ * default, Redis with `storeClient`, anything with `createLimiter`. Given the
+ * Redis session store's client (`sharedClient`), they count there unless
+ * `useSessionStore: false`, so a client has one bucket across every instance.
  *
  * @example
  * const limits = createRateLimits({ runPerIp: { points: 20, durationSec: 60 } });
  * await limits.consume([["runPerIp", ip], ["runPerSession", handle]]);
  */
-export function createRateLimits(options: false | RateLimitOptions | undefined): RateLimits {
+export function createRateLimits(options: false | RateLimitOptions | undefined, sharedClient?: LimiterScriptClient): RateLimits {
   if (options === false) return { consume: async () => ({ ok: true }) };
-  const opts = options ?? {};
+  const given = options ?? {};
+  const shared = sharedClient !== undefined && given.useSessionStore !== false && given.storeClient === undefined;
+  // The store's client speaks node-redis's `eval(script, { keys, arguments })`, through the store's own call.
+  const opts: RateLimitOptions = shared ? { ...given, storeClient: sharedClient, useRedisPackage: true } : given;
   const limiters = new Map<LimitName, RateLimiterAbstract>();
   for (const name of Object.keys(DEFAULTS) as LimitName[]) {
     const rule = opts[name] ?? DEFAULTS[name];

@@ -8,13 +8,14 @@ export async function postLogout(deps: RouteDeps, call: RouteCall): Promise<Rout
   if (found.kind === "rotated") return rotatedReply();
   if (found.kind === "active") {
     const { session } = found;
-    deps.locks.stop(session.handle); // a run in flight ends now, not when its stream would have
+    await deps.locks.stop(session.handle); // a run in flight ends now (on another instance: at its next lease renewal)
     try {
       await deps.opts.runner.logout(deps.sessions.contextFor(session));
     } catch (error) {
       deps.log.warn("runner.logout failed; the session is deleted anyway", { error: errorMessage(error) });
     }
     await deps.sessions.delete(session);
+    await deps.locks.stop(session.handle); // and a run another instance started while the upstream revoke was under way
     deps.emit({ type: "logout", route: "logout" }, session);
   }
   return jsonReply(200, {}, { "set-cookie": deps.sessions.clearCookie() });

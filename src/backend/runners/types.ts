@@ -1,4 +1,5 @@
 import type { Account, HistoryMessage, RunEvent } from "../../contract.js";
+import type { Coordination } from "../sessions/coordination.js";
 
 /**
  * What a runner may keep per session. JSON-serialisable; the handler seals it
@@ -14,9 +15,22 @@ export interface RunnerContext {
   data: SessionData;
   /**
    * Persist `data` now, before the call returns (e.g. right after a token
-   * refresh in the middle of a long run). Optional for callers to provide.
+   * refresh in the middle of a long run). A write that lost to a newer one
+   * (another request or instance) is merged over it; `data` then holds the
+   * merged data. Optional for callers to provide.
    */
   save?: () => Promise<void>;
+  /**
+   * Read the session again (this call's unsaved changes merged on top), to
+   * see what another request or instance wrote meanwhile, e.g. tokens it
+   * refreshed. False when the session is gone. Optional for callers to provide.
+   */
+  reload?: () => Promise<boolean>;
+  /**
+   * Named holds shared by every instance on the session store (a refresh
+   * lock, an upstream poll slot). Absent: coordinate within this process only.
+   */
+  coordination?: Coordination;
 }
 
 export type DeviceLoginResult =

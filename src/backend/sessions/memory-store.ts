@@ -1,6 +1,8 @@
 import { ClockMap, type ClockEntry } from "./clock-map.js";
+import { createMemoryCoordination } from "./coordination.js";
 import { storageKey } from "./key.js";
-import type { SessionLookup, SessionStore, SessionTimeouts, StoredSession } from "./types.js";
+import { withInternals } from "./store-internals.js";
+import type { SaveOptions, SessionLookup, SessionStore, SessionTimeouts, StoredSession } from "./types.js";
 
 /** Options of the in-memory store. */
 export interface MemorySessionStoreOptions extends SessionTimeouts {
@@ -82,19 +84,21 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
     }, intervalMs);
     timer.unref?.();
   }
-  return {
+  const store: MemorySessionStore = {
     get size() {
       return core.size;
     },
     create: async (id, session) => core.create(id, session),
     get: async (id) => core.get(id),
-    save: async (id, session) => core.save(id, session),
+    save: async (id, session, saveOptions) => core.save(id, session, saveOptions),
     rotate: async (oldId, newId, graceMs) => core.rotate(oldId, newId, graceMs),
     delete: async (id) => core.delete(id),
     sweep: (limit) => core.sweep(limit ?? Number.POSITIVE_INFINITY),
     close: () => clearInterval(timer),
     dump: () => core.dump(),
   };
+  // Handlers sharing this store (one process) share its run leases, refresh locks and poll slots.
+  return withInternals(store, { coordination: createMemoryCoordination() });
 }
 
 class MemoryCore {
@@ -152,16 +156,18 @@ class MemoryCore {
     return { state: "active", session: { data: entry.data, createdAt: entry.createdAt } };
   }
 
-  save(id: string, session: StoredSession): void {
+  save(id: string, session: StoredSession, options: SaveOptions | undefined): boolean {
     this.sweep(this.#perCall);
     const key = storageKey(id);
     const entry = this.#find(key);
-    if (entry === undefined || entry.data === null) return; // never resurrects, never writes through a rotated id
+    if (entry === undefined || entry.data === null) return false; // never resurrects, never writes through a rotated id
     const now = this.#now();
     if (this.#isExpired(entry, now)) {
       this.#tierOf(entry).delete(key);
-      return;
+      return false;
     }
+    // Compare-and-set: a writer holding an older version loses.
+    if (options?.expected !== undefined && options.expected !== entry.data) return false;
     // createdAt stays the store's own: a caller cannot extend the absolute timeout.
     entry.data = session.data;
     entry.seenAt = now;
@@ -171,6 +177,7 @@ class MemoryCore {
       entry.signedIn = session.authenticated;
       this.#place(key, entry);
     }
+    return true;
   }
 
   rotate(oldId: string, newId: string, graceMs: number): boolean {

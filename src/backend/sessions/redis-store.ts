@@ -1,7 +1,19 @@
 import { storageKey } from "./key.js";
-import { CREATE, DELETE, GET, ROTATE, SAVE, type LuaScript } from "./redis-scripts.js";
+import { createRedisCoordination, limiterClientOver } from "./redis-coordination.js";
+import {
+  CREATE,
+  DELETE,
+  DELETE_MARKER,
+  GET,
+  ROTATE_CLAIM,
+  ROTATE_PLACE,
+  ROTATE_UNDO,
+  SAVE,
+  type LuaScript,
+} from "./redis-scripts.js";
+import { withInternals } from "./store-internals.js";
 import { createStoreDeadline } from "./store-deadline.js";
-import type { SessionLookup, SessionStore, SessionTimeouts, StoredSession } from "./types.js";
+import type { SaveOptions, SessionLookup, SessionStore, SessionTimeouts, StoredSession } from "./types.js";
 
 /** Script options in the shape node-redis (v4 and v5) takes them. */
 export interface RedisScriptOptions {
@@ -10,8 +22,10 @@ export interface RedisScriptOptions {
 }
 
 /**
- * The two Redis calls this store makes. A node-redis v4/v5 client (`createClient()`,
- * connected) fits as is; for another client, wrap its EVAL/EVALSHA in these two functions.
+ * The two Redis calls this store makes (for its sessions, and for the run
+ * leases, refresh locks, poll slots and rate limits handlers share through it).
+ * A node-redis v4/v5 client (`createClient()`, connected) fits as is; for
+ * another client, wrap its EVAL/EVALSHA in these two functions.
  */
 export interface RedisScriptClient {
   eval(script: string, options: RedisScriptOptions): Promise<unknown>;
@@ -36,12 +50,13 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const MINUTE_MS = 60 * 1000;
 
 /**
- * A shared session store on Redis, for more than one process. Each operation is
- * one Lua script (atomic on the server): rotate has exactly one winner however
- * many processes race it. Keys are SHA-256 of the id under `prefix`; values are
- * small hashes of sealed data and times; every key carries a PEXPIRE backstop.
- * Needs a standalone Redis (or a Sentinel primary): rotate touches two random keys,
- * which Redis Cluster would put in different slots.
+ * A shared session store on Redis, for more than one process. Every script
+ * touches one key (atomic on the server, and fine on Redis Cluster): rotate
+ * claims the old key first, so it has exactly one winner however many
+ * processes race it; saves are compare-and-set on the sealed data. Keys are
+ * SHA-256 of the id under `prefix`; values are small hashes of sealed data and
+ * times; every key carries a PEXPIRE backstop. Handlers on this store also
+ * coordinate through it (run lease, refresh lock, poll slots, rate limits).
  *
  * @example
  * import { createClient } from "redis";
@@ -59,9 +74,10 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
   const keyOf = (id: string): string => prefix + storageKey(id);
   const clockArgs = (at: number): string[] => [String(at), String(idle), String(absolute), String(slack), String(pendingIdle)];
 
-  // Every Redis call goes through `send`, under a deadline (store-deadline.ts): 503 STORE_UNAVAILABLE, never a hang.
+  // Every Redis call (the store's, the coordination's, the rate limits') goes through `send`, under a deadline
+  // (store-deadline.ts): 503 STORE_UNAVAILABLE, never a hang.
   const deadline = createStoreDeadline({ timeoutMs: options.callTimeoutMs, client });
-  const call = (lua: LuaScript, keys: string[], args: string[]): Promise<unknown> => deadline.run((signal) => send(lua, keys, args, signal));
+  const call: ScriptCall = (lua, keys, args) => deadline.run((signal) => send(lua, keys, args, signal));
   const send = async (lua: LuaScript, keys: string[], args: string[], signal: AbortSignal): Promise<unknown> => {
     const opts = { keys, arguments: args };
     try {
@@ -73,7 +89,7 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     }
   };
 
-  return {
+  const store: SessionStore = {
     async create(id: string, session: StoredSession): Promise<void> {
       const signedIn = session.authenticated === true ? "1" : "0";
       await call(CREATE, [keyOf(id)], [...clockArgs(now()), String(session.createdAt), session.data, signedIn]);
@@ -90,24 +106,46 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       throw new Error("redis session store: unexpected reply to GET script");
     },
 
-    async save(id: string, session: StoredSession): Promise<void> {
+    async save(id: string, session: StoredSession, saveOptions?: SaveOptions): Promise<boolean> {
       const signedIn = session.authenticated === undefined ? "" : session.authenticated ? "1" : "0";
-      await call(SAVE, [keyOf(id)], [...clockArgs(now()), session.data, signedIn]);
-    },
-
-    async rotate(oldId: string, newId: string, graceMs: number): Promise<boolean> {
-      const at = now();
-      const grace = Math.max(0, Math.floor(graceMs));
-      const args = [...clockArgs(at), String(at + grace), String(grace + slack)];
-      const reply = await call(ROTATE, [keyOf(oldId), keyOf(newId)], args);
+      const expected = saveOptions?.expected;
+      const compare = expected === undefined ? ["0", ""] : ["1", expected];
+      const reply = await call(SAVE, [keyOf(id)], [...clockArgs(now()), session.data, signedIn, ...compare]);
       return Number(reply) === 1;
     },
 
+    async rotate(oldId: string, newId: string, graceMs: number): Promise<boolean> {
+      const oldKey = keyOf(oldId);
+      const newKey = keyOf(newId);
+      if (oldKey === newKey) return false;
+      const at = now();
+      const grace = Math.max(0, Math.floor(graceMs));
+      // Step 1, on the old key alone: exactly one caller claims the session (the key becomes its marker).
+      const claimed = await call(ROTATE_CLAIM, [oldKey], [...clockArgs(at), String(at + grace), String(grace + slack)]);
+      if (!Array.isArray(claimed) || claimed.length !== 4) return false;
+      const [data, createdAt, flag, link] = claimed.map(String) as [string, string, string, string];
+      // Step 2, on the new key alone. The new session links back to the marker, so a logout ends both.
+      const placeArgs = (moveLink: string): string[] => [...clockArgs(at), data, createdAt, flag, moveLink];
+      const placed = await call(ROTATE_PLACE, [newKey], placeArgs(grace > 0 ? oldKey : ""));
+      if (Number(placed) === 1) return true;
+      // The new id is taken (a caller's mistake; fresh ids never collide): the session goes back where it was.
+      await call(ROTATE_UNDO, [oldKey], placeArgs(link));
+      return false;
+    },
+
     async delete(id: string): Promise<void> {
-      await call(DELETE, [keyOf(id)], []);
+      const link = await call(DELETE, [keyOf(id)], []);
+      if (typeof link === "string" && link !== "") await call(DELETE_MARKER, [link], []);
     },
   };
+  return withInternals(store, {
+    coordination: createRedisCoordination(call, `${prefix}hold:`),
+    limiterClient: limiterClientOver(call),
+  });
 }
+
+/** One Redis call of the store: EVALSHA, with EVAL once the server does not know the script. */
+export type ScriptCall = (lua: LuaScript, keys: string[], args: string[]) => Promise<unknown>;
 
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith("NOSCRIPT");

@@ -2,14 +2,11 @@ import { clearedCookie, createCookieSigner, sessionCookie, type CookieAttributes
 import { asRecord } from "../core/json.js";
 import type { ResolvedOptions } from "../core/options.js";
 import type { RunnerContext, SessionData } from "../runners/types.js";
+import { mergePayload, type Payload } from "./merge.js";
 import { handleFromId, newSessionId } from "./session-id.js";
 
-/** What the sealed payload holds: the stable handle, the authenticated flag, the runner's data. */
-interface Payload {
-  h?: string;
-  a?: 1;
-  d?: SessionData;
-}
+/** How often a write that lost a compare-and-set is merged and tried again before it gives up. */
+const MAX_WRITE_ATTEMPTS = 4;
 
 /** A session as one request sees it. `data` is the runner's, mutable. */
 export interface ActiveSession {
@@ -33,6 +30,8 @@ export type SessionLookupResult = { kind: "none" } | { kind: "rotated" } | { kin
  * Ties cookies, the store and sealing together: reads the session a request
  * names, creates, persists, rotates and deletes sessions. Every malformed or
  * unverifiable input becomes "no session"; nothing here throws for bad input.
+ * Writes are compare-and-set on what the request read, so several instances
+ * on one store never overwrite a newer session with a stale one.
  */
 export class SessionManager {
   readonly #opts: ResolvedOptions;
@@ -84,29 +83,79 @@ export class SessionManager {
     await this.persist(session);
   }
 
-  /** Writes the session back if the runner (or the auth flag) changed anything. Never resurrects a deleted session. */
-  async persist(session: ActiveSession, force = false): Promise<void> {
-    session.data = asRecord(session.data) ?? {};
-    const text = payloadText(session);
-    if (!force && text === session.snapshot) return;
-    const sealed = this.#opts.sealer.sealTextSync(text);
-    // The flag lets the store give a session that never signed in a short life and evict it first.
-    await this.#opts.store.save(session.id, { data: sealed, createdAt: session.createdAt, authenticated: session.authenticated });
-    this.#opts.sealer.forget(session.sealed); // the old version's opened copy is not kept past its replacement
-    session.snapshot = text;
-    session.sealed = sealed;
-    // Once anything is stored the handle is in it, so it outlives the id it was derived from.
-    if (text !== EMPTY) session.pinned = true;
+  /**
+   * Writes the session back if the runner (or the auth flag) changed anything.
+   * Compare-and-set: if another request or instance wrote first, its version is
+   * read back, this write's changes are merged over it (see merge.ts) and the
+   * write is tried again. False when it gave up: the session is gone (logout,
+   * expiry, rotated away); a deleted session is never resurrected.
+   */
+  async persist(session: ActiveSession, force = false): Promise<boolean> {
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      session.data = asRecord(session.data) ?? {};
+      const text = payloadText(session);
+      if (!force && text === session.snapshot) return true;
+      const sealed = this.#opts.sealer.sealTextSync(text);
+      // The flag lets the store give a session that never signed in a short life and evict it first.
+      const record = { data: sealed, createdAt: session.createdAt, authenticated: session.authenticated };
+      // `!== false`: a store written for the older interface answers undefined, and did write.
+      if ((await this.#opts.store.save(session.id, record, { expected: session.sealed })) !== false) {
+        this.#opts.sealer.forget(session.sealed); // the old version's opened copy is not kept past its replacement
+        session.snapshot = text;
+        session.sealed = sealed;
+        // Once anything is stored the handle is in it, so it outlives the id it was derived from.
+        if (text !== EMPTY) session.pinned = true;
+        return true;
+      }
+      this.#opts.sealer.forget(sealed);
+      if (!(await this.reload(session))) return false;
+    }
+    return false;
   }
 
-  /** The runner context for a session: ctx.data is the session's data; ctx.save persists it now. */
+  /**
+   * Reads the session again and merges this request's unsaved changes over
+   * what the store holds now, so the request sees what other requests and
+   * instances wrote meanwhile. False when the session is gone (or its id was
+   * rotated away: the new id belongs to another request).
+   */
+  async reload(session: ActiveSession): Promise<boolean> {
+    const found = await this.#opts.store.get(session.id);
+    if (found.state !== "active") return false;
+    if (found.session.data === session.sealed) return true; // nobody wrote meanwhile
+    const text = found.session.data === "" ? EMPTY : this.#opts.sealer.openTextSync(found.session.data);
+    if (text === null) return false;
+    const theirs = JSON.parse(text) as Payload;
+    const merged = mergePayload(JSON.parse(session.snapshot) as Payload, payloadOf(session), theirs);
+    session.data = asRecord(merged.d) ?? {};
+    session.authenticated = merged.a === 1;
+    this.#opts.sealer.forget(session.sealed);
+    session.snapshot = text;
+    session.sealed = found.session.data;
+    if (typeof theirs.h === "string" && theirs.h !== "") session.pinned = true;
+    return true;
+  }
+
+  /**
+   * The runner context for a session: ctx.data is the session's data; ctx.save
+   * persists it now and ctx.reload reads it again (both leave the merged data
+   * in ctx.data); ctx.coordination is the store's, shared by every instance.
+   */
   contextFor(session: ActiveSession): RunnerContext {
     const ctx: RunnerContext = {
       id: session.handle,
       data: session.data,
+      coordination: this.#opts.coordination,
       save: async () => {
         session.data = ctx.data;
         await this.persist(session);
+        ctx.data = session.data;
+      },
+      reload: async () => {
+        session.data = ctx.data;
+        const alive = await this.reload(session);
+        ctx.data = session.data;
+        return alive;
       },
     };
     return ctx;
@@ -151,9 +200,13 @@ const EMPTY = "{}";
  * snapshot), it tells whether a write is needed.
  */
 function payloadText(session: ActiveSession): string {
+  return JSON.stringify(payloadOf(session));
+}
+
+function payloadOf(session: ActiveSession): Payload {
   const payload: Payload = {};
   if (Object.keys(session.data).length > 0) payload.d = session.data;
   if (session.authenticated) payload.a = 1;
   if (session.pinned || payload.d !== undefined || payload.a !== undefined) payload.h = session.handle;
-  return JSON.stringify(payload);
+  return payload;
 }

@@ -20,6 +20,17 @@ export type SessionLookup =
   /** Unknown, expired, deleted, or rotated longer ago than the grace period. */
   | { state: "missing" };
 
+/** The condition of a save. */
+export interface SaveOptions {
+  /**
+   * The sealed data the writer read (or last wrote); the save happens only if
+   * the store still holds exactly this text, so a stale writer can never
+   * overwrite a newer session. The sealed text is the session's version: every
+   * seal has a fresh random IV, so no two writes store the same text.
+   */
+  expected?: string;
+}
+
 /**
  * Where sessions live. Async so that Redis (or any shared store) fits.
  * Every implementation keys on SHA-256 of the id, never the id itself, and
@@ -31,8 +42,13 @@ export interface SessionStore {
   create(id: string, session: StoredSession): Promise<void>;
   /** Looks a session up and refreshes its idle timeout. */
   get(id: string): Promise<SessionLookup>;
-  /** Replaces the data of an existing, active session; does nothing if it is missing or rotated (never resurrects). */
-  save(id: string, session: StoredSession): Promise<void>;
+  /**
+   * Replaces the data of an existing, active session; does nothing if it is
+   * missing or rotated (never resurrects). With `options.expected`, a
+   * compare-and-set: it writes only if the store still holds exactly that
+   * sealed text. True when it wrote.
+   */
+  save(id: string, session: StoredSession, options?: SaveOptions): Promise<boolean>;
   /**
    * Atomically moves an active session from `oldId` to `newId`. Exactly one of
    * any number of concurrent callers gets `true`; the rest get `false`. The old

@@ -5,7 +5,7 @@ import { createRunStream } from "./run-stream.js";
 import { validateRunRequest } from "./run-request.js";
 import { errorReply, noSessionReply, rateLimited, rotatedReply, type RouteCall, type RouteDeps, type RouteReply } from "../shared.js";
 
-/** POST /run/stream: one run per session at a time, streamed as NDJSON, pulled at the reader's pace. */
+/** POST /run/stream: one run per session at a time (across instances: a lease in the store), streamed as NDJSON, pulled at the reader's pace. */
 export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<RouteReply<"runStream">> {
   const found = await deps.sessions.lookup(call.request);
   if (found.kind === "rotated") return rotatedReply();
@@ -27,7 +27,7 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
   const body = await readJsonObject(call.request, deps.opts.maxBodyBytes, deps.opts.bodyTimeoutMs);
   const { prompt, options } = validateRunRequest(body, deps.opts.runPolicy, deps.opts.maxPromptChars);
 
-  const lock = deps.locks.tryAcquire(session.handle);
+  const lock = await deps.locks.tryAcquire(session.handle);
   if (lock === null) {
     deps.emit({ type: "run_in_progress", route: "runStream", code: "RUN_IN_PROGRESS" }, session);
     return errorReply("RUN_IN_PROGRESS", "A run is already in progress for this session.");
@@ -46,8 +46,9 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
     onUnexpected: (error) => deps.log.error("runner.run threw", { error: errorMessage(error) }),
     onEnd: async (outcome, code) => {
       lock.release();
-      // The runner lost its login (revoked, refresh failed): the session is no longer signed in.
-      if (code === "NOT_AUTHENTICATED") session.authenticated = false;
+      // The runner lost its login (revoked, refresh failed): the session is no longer signed in. A stop by the
+      // lease (a logout, which deleted the session, or a lease lost in a store outage) says nothing about the login.
+      if (code === "NOT_AUTHENTICATED" && !lock.signal.aborted) session.authenticated = false;
       try {
         await deps.sessions.persistContext(session, ctx);
       } catch (error) {

@@ -1,9 +1,13 @@
 /**
  * The device-code login: start, coalesced polls (at most one upstream poll per
- * interval per login, however many status calls arrive) and a single code
- * exchange on approval, however many status calls race at that instant.
+ * interval per login, however many status calls arrive, on however many
+ * instances) and a single code exchange on approval, however many status calls
+ * race at that instant. Across instances, each poll is a slot in the shared
+ * coordination named for the login and the poll instant the session holds:
+ * the one instance that takes it polls; the others answer "pending".
  */
 import { CodexError } from "../../core/errors.js";
+import type { Coordination } from "../../sessions/coordination.js";
 import { asNumber, asRecord, asString } from "../../core/json.js";
 import { isDisplayableUserCode } from "../../routes/login-result.js";
 import type { DeviceLoginResult, RunnerContext, RunnerStatus } from "../types.js";
@@ -101,14 +105,13 @@ export class DeviceLogins {
     else if (entry.inflight) answer = await entry.inflight;
     else if (now >= login.expiresAt) answer = { kind: "expired" };
     else if (now < entry.nextPollAt && !entry.approval) answer = { kind: "pending" };
-    else answer = await this.#fly(login, entry, now);
+    else answer = await this.#fly(login, entry, now, ctx.coordination);
     return this.#apply(ctx, login, entry, answer);
   }
 
   /** One coalesced upstream step (poll, then exchange on approval). */
-  #fly(login: LoginState, entry: Entry, now: number): Promise<Answer> {
-    entry.nextPollAt = now + entry.intervalMs;
-    const flight = this.#step(login, entry).then((answer) => {
+  #fly(login: LoginState, entry: Entry, now: number, coordination: Coordination | undefined): Promise<Answer> {
+    const flight = this.#step(login, entry, now, coordination).then((answer) => {
       if (answer.kind !== "pending") entry.final = answer;
       return answer;
     });
@@ -120,8 +123,15 @@ export class DeviceLogins {
     return flight;
   }
 
-  async #step(login: LoginState, entry: Entry): Promise<Answer> {
+  async #step(login: LoginState, entry: Entry, now: number, coordination: Coordination | undefined): Promise<Answer> {
     if (!entry.approval) {
+      // The slot is named for the poll instant the session holds, so every instance that read it competes for the
+      // same one; it lives one interval, so a winner that died before saving frees it by itself.
+      const slot = `poll:${login.deviceAuthId}:${login.nextPollAt}`;
+      if (coordination !== undefined && (await coordination.acquire(slot, entry.intervalMs)) === null) {
+        return { kind: "pending" }; // another instance polls this interval; nextPollAt stays, so nobody else does
+      }
+      entry.nextPollAt = now + entry.intervalMs;
       const polled = await this.#poll(login, entry);
       if (polled !== "approved") return polled;
     }
