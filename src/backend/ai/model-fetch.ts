@@ -32,7 +32,12 @@ export function modelFetch(scope: ModelCallScope): typeof fetch {
     const body = asRecord(typeof init?.body === "string" ? parseJson(init.body) : undefined);
     if (body === undefined) throw toApiCallError(new CodexError("BAD_REQUEST", "The model call had no JSON body."));
     const { deps, session } = scope;
-    const lock = deps.locks.tryAcquire(session.handle);
+    let lock: Awaited<ReturnType<RouteDeps["locks"]["tryAcquire"]>>;
+    try {
+      lock = await deps.locks.tryAcquire(session.handle);
+    } catch (error) {
+      throw toApiCallError(error); // the store did not answer: STORE_UNAVAILABLE
+    }
     if (lock === null && !scope.concurrent) {
       deps.emit({ type: "run_in_progress", route: "ai", code: "RUN_IN_PROGRESS" }, session);
       throw toApiCallError(new CodexError("RUN_IN_PROGRESS", "A run is already in progress for this session."));
@@ -44,7 +49,8 @@ export function modelFetch(scope: ModelCallScope): typeof fetch {
       if (ended) return;
       ended = true;
       lock?.release();
-      if (code === "NOT_AUTHENTICATED") session.authenticated = false;
+      // The runner lost its login (revoked, refresh failed), unless the run was stopped by a logout or a lost lease.
+      if (code === "NOT_AUTHENTICATED" && lock?.signal.aborted !== true) session.authenticated = false;
       try {
         await deps.sessions.persistContext(session, scope.ctx);
       } catch (error) {
