@@ -34,6 +34,7 @@ const expected: Record<string, string[]> = {
   "./backend/fastify": ["codexFastify"],
   "./backend/hono": ["codexHono"],
   "./backend/worker": ["createCodexProxy"],
+  "./ai": ["createCodexAI", "codexErrorOf"],
   "./simulator": ["startSimulator"],
 };
 
@@ -66,6 +67,33 @@ describe("the published package", () => {
       }
     });
   }
+
+  it("lets codex-auth/ai find the sessions of a handler made from the same options, across module formats", async () => {
+    // The handler from the CommonJS build, the AI provider from the ES build: two copies of the handler's code.
+    const code = `
+      const { createCodexHandler } = require("codex-auth/backend");
+      const account = { email: "a@example.com" };
+      const runner = {
+        startDeviceLogin: async (ctx) => { ctx.data.in = true; return { status: "authenticated", account }; },
+        getStatus: async (ctx) => (ctx.data.in ? { status: "authenticated", account } : { status: "logged_out" }),
+        run: async function* () {},
+        logout: async () => {},
+        responses: async () => new Response(""),
+      };
+      const options = { runner, cookieSecret: "kR3v9-QpZ7xW2mLs8YbT4nHc6JfD1gAe", cookieOptions: { secure: false }, rateLimits: false };
+      const handler = createCodexHandler(options);
+      const post = (path, cookie) =>
+        handler(new Request("http://app.test/api/codex" + path, { method: "POST", headers: { origin: "http://app.test", ...(cookie ? { cookie } : {}) } }));
+      import("codex-auth/ai").then(async ({ createCodexAI }) => {
+        let cookie = (await post("/session")).headers.get("set-cookie").split(";")[0];
+        const started = await post("/login/start", cookie);
+        cookie = (started.headers.get("set-cookie") ?? cookie).split(";")[0];
+        const provider = await createCodexAI(options).providerFor(new Request("http://app.test/api/chat", { headers: { cookie } }));
+        console.log(typeof provider.languageModel);
+      });`;
+    const { stdout } = await run(process.execPath, ["--input-type=commonjs", "-e", code], { cwd: root });
+    expect(stdout.trim()).toBe("function");
+  });
 
   it("ships type declarations for both formats of every entry", () => {
     for (const entry of entries) {

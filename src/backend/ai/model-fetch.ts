@@ -48,7 +48,6 @@ export function modelFetch(scope: ModelCallScope): typeof fetch {
     const end = async (code?: ServerErrorCode): Promise<void> => {
       if (ended) return;
       ended = true;
-      lock?.release();
       // The runner lost its login (revoked, refresh failed), unless the run was stopped by a logout or a lost lease.
       if (code === "NOT_AUTHENTICATED" && lock?.signal.aborted !== true) session.authenticated = false;
       try {
@@ -56,6 +55,7 @@ export function modelFetch(scope: ModelCallScope): typeof fetch {
       } catch (error) {
         deps.log.error("could not persist the session after a model call", { error: errorMessage(error) });
       }
+      await lock?.release();
       if (code === undefined) deps.emit({ type: "run_finished", route: "ai" }, session);
       else deps.emit({ type: "run_failed", route: "ai", code }, session);
     };

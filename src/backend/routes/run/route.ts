@@ -44,8 +44,9 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
     stopSignal: lock.signal,
     writeTimeoutMs: deps.opts.writeTimeoutMs,
     onUnexpected: (error) => deps.log.error("runner.run threw", { error: errorMessage(error) }),
+    // Runs before the client sees the run's last line: the session is saved and the lease gone by the time it can
+    // send its next request, which may reach another instance.
     onEnd: async (outcome, code) => {
-      lock.release();
       // The runner lost its login (revoked, refresh failed): the session is no longer signed in. A stop by the
       // lease (a logout, which deleted the session, or a lease lost in a store outage) says nothing about the login.
       if (code === "NOT_AUTHENTICATED" && !lock.signal.aborted) session.authenticated = false;
@@ -54,6 +55,7 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
       } catch (error) {
         deps.log.error("could not persist the session after a run", { error: errorMessage(error) });
       }
+      await lock.release();
       if (outcome === "finished") deps.emit({ type: "run_finished", route: "runStream" }, session);
       else deps.emit({ type: "run_failed", route: "runStream", code: code ?? "RUN_FAILED" }, session);
     },

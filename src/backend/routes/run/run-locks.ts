@@ -4,7 +4,8 @@ import { createMemoryCoordination, type Coordination } from "../../sessions/coor
 export interface RunLock {
   /** Fires when the session is signed out (here or on another instance) or the lease is lost while the run is in flight. */
   readonly signal: AbortSignal;
-  release(): void;
+  /** Ends the lease; resolves once the store has dropped it (or failed to: then it lapses by itself). */
+  release(): Promise<void>;
 }
 
 /** Lease timing: how long a lease lives unrenewed, and how often a live run renews it. */
@@ -77,12 +78,12 @@ export class RunLocks {
     schedule();
     return {
       signal: stop.signal,
-      release: () => {
+      release: async () => {
         if (released) return;
         released = true;
         clearTimeout(timer);
         if (this.#held.get(handle) === stop) this.#held.delete(handle);
-        this.#coordination.release(name, token).catch(() => undefined); // if this fails, the lease lapses by itself
+        await this.#coordination.release(name, token).catch(() => undefined); // if this fails, the lease lapses by itself
       },
     };
   }

@@ -17,7 +17,10 @@ export interface RunStreamOptions {
   stopSignal?: AbortSignal;
   /** How long an event may wait for the reader to take it before the run is given up (a stalled reader). */
   writeTimeoutMs: number;
-  /** Called once, after the last line (or on cancel), with how the run ended and the failure code if any. */
+  /**
+   * Called once with how the run ended and the failure code if any: before the last line is queued when the run
+   * ends by itself (so its effects are stored before the client can act on its end), on cancel or abort otherwise.
+   */
   onEnd: (outcome: RunOutcome, code?: ServerErrorCode) => Promise<void>;
   /** Called with an unexpected (non-CodexError) failure, for the log. */
   onUnexpected: (error: unknown) => void;
@@ -58,6 +61,12 @@ export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8
     options.stopSignal?.removeEventListener("abort", onStop);
     closeIterator();
     await options.onEnd(outcome, code);
+  };
+
+  // The run's last line, then the end of the stream (a cancel meanwhile already closed it).
+  const finish = (line: Uint8Array) => {
+    safeEnqueue(controller, line);
+    safeClose(controller);
   };
 
   // Abort the runner and end now, even with no pull in progress (a pull in progress sees `stopped` win its race).
@@ -107,20 +116,19 @@ export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8
             if (next === "stopped") throw new CodexError("RUN_ABORTED", "The run was aborted.");
             if (next.done === true) {
               const event: RunEvent = { type: "error", code: "RUN_FAILED", error: "The run ended without a result." };
-              controller.enqueue(encodeRunEvent(event));
               await end("failed", "RUN_FAILED");
-              controller.close();
+              finish(encodeRunEvent(event));
               return;
             }
             const event = toWireEvent(next.value, streamedText);
             if (event === null) continue; // not a contract event: skip, keep pulling
             if (event.type === "assistant-text") streamedText = true;
-            controller.enqueue(encodeRunEvent(event));
             if (event.type === "done" || event.type === "error") {
               await end(event.type === "done" ? "finished" : "failed", event.type === "error" ? event.code : undefined);
-              controller.close();
+              finish(encodeRunEvent(event));
               return;
             }
+            controller.enqueue(encodeRunEvent(event));
             armStallTimer();
             return; // one event per pull: the reader's pace sets the runner's pace
           }
@@ -135,9 +143,8 @@ export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8
           }
           if (!(error instanceof CodexError)) options.onUnexpected(error);
           const failure = error instanceof CodexError ? error : new CodexError("INTERNAL", "The run failed unexpectedly.");
-          controller.enqueue(encodeRunEvent({ type: "error", ...errorFields(failure) }));
           await end("failed", failure.code);
-          controller.close();
+          finish(encodeRunEvent({ type: "error", ...errorFields(failure) }));
         } finally {
           pulling = false;
         }
