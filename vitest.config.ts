@@ -16,10 +16,18 @@ const INTEGRATION = [
 // Real Chromium driving the demo page.
 const E2E = ["tests/e2e/**/*.test.ts"];
 
+// CODEX_AI_SDK_DIR=<a node_modules folder holding another AI SDK line (ai 7, @ai-sdk/openai 4)>: the AI SDK
+// tests run against it instead of the repository's ai 6 (.ci/run does this on Node 22 and 24).
+const otherAiSdk = process.env.CODEX_AI_SDK_DIR;
+const aiSdkAliases =
+  otherAiSdk === undefined
+    ? []
+    : ["ai", "@ai-sdk/openai"].map((name) => ({ find: new RegExp(`^${name.replace(/[/.]/g, "\\$&")}$`), replacement: `${otherAiSdk}/${name}/dist/index.js` }));
+
 export default defineConfig({
   resolve: {
     // Tests import the package by its public entry names, as a user would; package.json says where each lives.
-    alias: sourceAliases(new URL("./", import.meta.url)),
+    alias: [...sourceAliases(new URL("./", import.meta.url)), ...aiSdkAliases],
   },
   test: {
     reporters: ["default", "./tests/support/summary-reporter.ts"],

@@ -88,12 +88,12 @@ describe("codex-auth/ai on a signed-in session", () => {
   it("sends a whole multi-turn conversation, system text as a developer message", async () => {
     const provider = await s.codex.providerFor(s.appRequest());
     const messages: ModelMessage[] = [
-      { role: "system", content: "Be brief." },
       { role: "user", content: "first question" },
       { role: "assistant", content: "first answer" },
       { role: "user", content: "second question" },
     ];
-    const result = await generateText({ model: provider.languageModel(MODEL), messages });
+    // `system`, not a system message: ai 7 takes system text only from the call's options.
+    const result = await generateText({ model: provider.languageModel(MODEL), system: "Be brief.", messages });
     expect(result.text).toBe("You said: second question");
     const input = s.turns.at(-1)?.input as Array<Record<string, unknown>>;
     expect(input.map((item) => item.role)).toEqual(["developer", "user", "assistant", "user"]);
