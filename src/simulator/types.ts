@@ -67,6 +67,15 @@ export interface SimulatorOptions {
   /**
    * The assistant's answer to the last user message's text. May be async. Default: a
    * deterministic echo, `You said: <prompt>`, streamed in several deltas.
+   *
+   * Beyond text, the Responses endpoint answers as the AI SDK expects, deterministically:
+   * a request offering function tools whose last user message names one gets a call to
+   * it (string parameters filled with the message, numbers 1, booleans true); function-call
+   * outputs after the last user message get `The <tool> tool returned: <output>`; a
+   * request with `reasoning` gets a reasoning item first (its summary `Thinking about: …`,
+   * and, when `include` asks for `reasoning.encrypted_content`, an encrypted form only this
+   * simulator verifies when it is passed back). `store` must be false, and item references
+   * are refused, as the Codex backend keeps nothing between turns.
    */
   answer?: (input: string, context: AnswerContext) => string | Promise<string>;
   /** Milliseconds since the epoch; inject to control expiry. Default `Date.now`. */
