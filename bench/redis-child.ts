@@ -13,7 +13,7 @@ import type { CodexHandlerOptions } from "../src/backend/core/options.js";
 import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
 import { createRedisSessionStore } from "../src/backend/sessions/redis-store.js";
 import type { SessionStore } from "../src/backend/sessions/types.js";
-import type { CodexRunner } from "../src/backend/runners/types.js";
+import { answerBench, SECRET, signedInRunner, signIn } from "./child-parts.js";
 
 export interface RedisChildConfig {
   redisUrl: string;
@@ -24,25 +24,7 @@ export interface RedisChildReady {
   cookies: { mem: string; redis: string };
 }
 
-const SECRET = "bench-Secret-7Hq2Zr9Lm4Xv1Kp8Wd";
 export const PREFIXES = ["/mem", "/redis", "/mem-fresh", "/redis-fresh"] as const;
-
-/** Signs in at once, keeping what a real runner keeps: a few short strings in ctx.data (as bench/server-child.ts). */
-const runner: CodexRunner = {
-  async startDeviceLogin(ctx) {
-    ctx.data.loggedIn = true;
-    return { status: "authenticated", account: { email: "bench@example.com" } };
-  },
-  async getStatus(ctx) {
-    return ctx.data.loggedIn === true ? { status: "authenticated", account: { email: "bench@example.com" } } : { status: "logged_out" };
-  },
-  async *run() {
-    yield { type: "done", result: {} };
-  },
-  async logout(ctx) {
-    delete ctx.data.loggedIn;
-  },
-};
 
 async function main(config: RedisChildConfig): Promise<void> {
   const client = createClient({ url: config.redisUrl });
@@ -55,7 +37,7 @@ async function main(config: RedisChildConfig): Promise<void> {
     "/redis-fresh": createRedisSessionStore({ client }),
   };
   const options = (prefix: (typeof PREFIXES)[number]): CodexHandlerOptions => ({
-    runner,
+    runner: signedInRunner,
     cookieSecret: SECRET,
     cookieOptions: { secure: false },
     // The built-in limiter stays on, in memory on both sides (the row compares stores), wide enough for one IP's flood.
@@ -74,40 +56,20 @@ async function main(config: RedisChildConfig): Promise<void> {
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const ready: RedisChildReady = {
     baseUrl,
-    cookies: { mem: await signIn(`${baseUrl}/mem/api/codex`), redis: await signIn(`${baseUrl}/redis/api/codex`) },
+    cookies: { mem: await signInOverHttp(`${baseUrl}/mem/api/codex`), redis: await signInOverHttp(`${baseUrl}/redis/api/codex`) },
   };
-  process.on("message", (m) => {
-    if (m === "cpu") process.send?.({ cpuMicros: cpuMicros() });
-    if (m === "stop") {
-      server.closeAllConnections();
-      server.close(() => void client.quit().finally(() => process.exit(0)));
-    }
+  answerBench(() => {
+    server.closeAllConnections();
+    server.close(() => void client.quit().finally(() => process.exit(0)));
   });
   process.on("disconnect", () => process.exit(0)); // the bench went away
   process.send?.(ready);
 }
 
-/** POST /session then /login/start over real HTTP; returns the signed-in cookie. */
-async function signIn(api: string): Promise<string> {
+/** Signs in over real HTTP; returns the signed-in cookie. */
+function signInOverHttp(api: string): Promise<string> {
   const origin = new URL(api).origin;
-  const post = (path: string, cookie?: string) =>
-    fetch(api + path, { method: "POST", headers: { origin, ...(cookie === undefined ? {} : { cookie }) } });
-  const created = await post("/session");
-  const cookie = cookieOf(created);
-  const login = await post("/login/start", cookie);
-  if (login.status !== 200) throw new Error(`bench: login failed (${login.status})`);
-  return login.headers.getSetCookie().length > 0 ? cookieOf(login) : cookie;
-}
-
-function cookieOf(response: Response): string {
-  const header = response.headers.getSetCookie()[0];
-  if (!header) throw new Error(`bench: no Set-Cookie (status ${response.status})`);
-  return header.split(";")[0] as string;
-}
-
-function cpuMicros(): number {
-  const { user, system } = process.cpuUsage();
-  return user + system;
+  return signIn((path, cookie) => fetch(api + path, { method: "POST", headers: { origin, ...(cookie === undefined ? {} : { cookie }) } }));
 }
 
 const raw = process.env.CODEX_BENCH_REDIS_CHILD;

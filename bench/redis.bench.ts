@@ -47,12 +47,8 @@
  * Not part of `npm test`. Run: `npm run bench -- redis`; BENCH_REDIS_PARTS=stores,trips,load
  * picks sections (default all).
  */
-import { fork, type ChildProcess } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { createClient } from "redis";
 import { createNodeHandler } from "../src/backend/adapters/node.js";
 import type { RateLimitOptions } from "../src/backend/core/options.js";
@@ -61,15 +57,13 @@ import { createRedisSessionStore } from "../src/backend/sessions/redis-store.js"
 import { startSimulator } from "../src/simulator/index.js";
 import { FleetClient, instanceRss, startFleet, type Fleet } from "../tests/support/process-fleet.js";
 import { startRedisServer, type RedisServer } from "../tests/support/redis-server.js";
+import { loadRoute, type LoadTarget } from "./autocannon.js";
+import { SECRET } from "./child-parts.js";
+import { childCpuMicros, withChild, type Child } from "./children.js";
 import type { RedisChildConfig, RedisChildReady } from "./redis-child.js";
+import { measureInRounds, ratioCells, type Rounds } from "./rounds.js";
+import { median, printTable } from "./table.js";
 
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  non2xx: number;
-  errors: number;
-}
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
-const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 type RedisClient = ReturnType<typeof createClient>;
 
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -87,7 +81,6 @@ const LOAD_STREAMS = num("BENCH_LOAD_STREAMS", 50);
 const POLL_MS = num("BENCH_POLL_MS", 2_000);
 const REQUEST_TIMEOUT_MS = num("BENCH_REQUEST_TIMEOUT_MS", 30_000);
 const SIGNIN_CONCURRENCY = num("BENCH_SIGNIN_CONCURRENCY", 50);
-const SECRET = "bench-Secret-7Hq2Zr9Lm4Xv1Kp8Wd";
 /** Every built-in limit on, each too wide to answer 429 to one benchmark IP. */
 const WIDE = { points: 1_000_000_000, durationSec: 60 };
 const WIDE_LIMITS: RateLimitOptions = {
@@ -109,21 +102,14 @@ export default async function run(): Promise<void> {
 
 // ---- 1. Redis store vs memory store ---------------------------------------------------
 
-interface Child extends RedisChildReady {
-  process: ChildProcess;
-}
+type RedisChild = Child<RedisChildReady>;
 
-interface Target {
+interface Target extends LoadTarget {
   name: string;
-  method: "GET" | "POST";
-  path: string;
-  cookie?: string;
 }
 
-/** Per-round figures of one target: req/s, this child's CPU µs per request, redis-server's CPU µs per request. */
-interface Rounds {
-  rates: number[];
-  cpu: number[];
+/** Per-round figures of one target: req/s, this child's CPU µs per request, and redis-server's CPU µs per request. */
+interface StoreRounds extends Rounds {
   redisCpu: number[];
 }
 
@@ -135,7 +121,7 @@ async function storeRows(): Promise<void> {
     throw error;
   });
   try {
-    await withChild({ redisUrl: redis.url }, async (child) => {
+    await withRedisChild({ redisUrl: redis.url }, async (child) => {
       const measure = (targets: Target[]) => compare(child, control, targets);
       const [memStatus, redisStatus] = await measure([
         { name: "mem status", method: "GET", path: "/mem/api/codex/status", cookie: child.cookies.mem },
@@ -159,59 +145,22 @@ async function storeRows(): Promise<void> {
   );
 }
 
-function storeRow(name: string, ours: Rounds | undefined, base: Rounds | undefined): string[] {
-  const r = ours ?? { rates: [], cpu: [], redisCpu: [] };
-  const b = base ?? { rates: [], cpu: [], redisCpu: [] };
-  const rateRatio = median(r.rates.map((x, i) => x / (b.rates[i] ?? NaN)));
-  const cpuRatio = median(r.cpu.map((x, i) => (b.cpu[i] ?? NaN) / x));
-  const verdict = (x: number) => (x >= 0.5 ? "met" : "MISSED");
-  return [
-    name,
-    median(r.rates).toFixed(0),
-    median(b.rates).toFixed(0),
-    `${rateRatio.toFixed(2)}× ${verdict(rateRatio)}`,
-    median(r.cpu).toFixed(0),
-    median(b.cpu).toFixed(0),
-    `${cpuRatio.toFixed(2)}× ${verdict(cpuRatio)}`,
-    median(r.redisCpu).toFixed(0),
-    "≥ 0.50×",
-  ];
+function storeRow(name: string, ours: StoreRounds | undefined, base: StoreRounds | undefined): string[] {
+  return [name, ...ratioCells(ours, base, 0.5), median(ours?.redisCpu ?? []).toFixed(0), "≥ 0.50×"];
 }
 
-async function compare(child: Child, control: RedisClient, targets: Target[]): Promise<Rounds[]> {
-  for (const t of targets) await hit(child, control, t, 1); // warm-up
-  const out: Rounds[] = targets.map(() => ({ rates: [], cpu: [], redisCpu: [] }));
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, t] of targets.entries()) {
-      const figures = await hit(child, control, t, SECONDS);
-      out[i]?.rates.push(figures.rate);
-      out[i]?.cpu.push(figures.cpuPerRequest);
-      out[i]?.redisCpu.push(figures.redisCpuPerRequest);
-    }
-  }
-  return out;
+function compare(child: RedisChild, control: RedisClient, targets: Target[]): Promise<StoreRounds[]> {
+  return measureInRounds(targets, (target, seconds) => hit(child, control, target, seconds), { rounds: ROUNDS, seconds: SECONDS });
 }
 
-async function hit(child: Child, control: RedisClient, target: Target, seconds: number) {
-  const cpuBefore = await childCpu(child);
+async function hit(child: RedisChild, control: RedisClient, target: Target, seconds: number): Promise<{ rate: number; cpu: number; redisCpu: number }> {
+  const cpuBefore = await childCpuMicros(child);
   const redisBefore = await redisCpuMicros(control);
-  const headers: Record<string, string> = { origin: child.baseUrl, "content-type": "application/json" };
-  if (target.cookie) headers.cookie = target.cookie;
-  const result = await autocannon({ url: child.baseUrl + target.path, method: target.method, headers, connections: 10, duration: seconds });
-  if (result.non2xx > 0 || result.errors > 0) {
-    throw new Error(`${target.name}: ${result.non2xx} non-2xx, ${result.errors} errors — not measuring what it says`);
-  }
-  const requests = Math.max(1, result.requests.total);
-  const cpu = (await childCpu(child)) - cpuBefore;
+  const { rate, requests } = await loadRoute(child.baseUrl, target, seconds, target.name);
+  const completed = Math.max(1, requests);
+  const cpu = (await childCpuMicros(child)) - cpuBefore;
   const redisCpu = (await redisCpuMicros(control)) - redisBefore;
-  return { rate: result.requests.average, cpuPerRequest: cpu / requests, redisCpuPerRequest: redisCpu / requests };
-}
-
-function childCpu(c: Child): Promise<number> {
-  return new Promise((resolve) => {
-    c.process.once("message", (m) => resolve((m as { cpuMicros: number }).cpuMicros));
-    c.process.send("cpu");
-  });
+  return { rate, cpu: cpu / completed, redisCpu: redisCpu / completed };
 }
 
 /** redis-server's user+system CPU so far, in µs (INFO cpu). */
@@ -220,51 +169,8 @@ async function redisCpuMicros(control: RedisClient): Promise<number> {
   return (infoField(info, "used_cpu_user") + infoField(info, "used_cpu_sys")) * 1e6;
 }
 
-async function withChild<T>(config: RedisChildConfig, body: (child: Child) => Promise<T>): Promise<T> {
-  const child = fork(await builtChild(), [], {
-    env: { ...process.env, CODEX_BENCH_REDIS_CHILD: JSON.stringify(config) },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  try {
-    const ready = await new Promise<RedisChildReady>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("bench server did not start in 30 s")), 30_000);
-      child.once("message", (m) => {
-        clearTimeout(timer);
-        resolve(m as RedisChildReady);
-      });
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`bench server exited early (${code})`));
-      });
-    });
-    return await body({ ...ready, process: child });
-  } finally {
-    const exited = new Promise((r) => child.once("exit", r));
-    if (child.connected) child.send("stop");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  }
-}
-
-let built: Promise<string> | undefined;
-
-/** The child compiled as the package is (esbuild, ES2022, packages external), as bench/server.bench.ts does. */
-function builtChild(): Promise<string> {
-  built ??= (async () => {
-    const outfile = fileURLToPath(new URL("../node_modules/.cache/codex-auth-bench/redis-child.mjs", import.meta.url));
-    await build({
-      entryPoints: [fileURLToPath(new URL("./redis-child.ts", import.meta.url))],
-      outfile,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "es2022",
-      packages: "external",
-      logLevel: "warning",
-    });
-    return outfile;
-  })();
-  return built;
+function withRedisChild<T>(config: RedisChildConfig, body: (child: RedisChild) => Promise<T>): Promise<T> {
+  return withChild({ entry: "redis-child.ts", configEnv: "CODEX_BENCH_REDIS_CHILD", config, startTimeoutMs: 30_000 }, body);
 }
 
 // ---- 2. Redis round trips per request ---------------------------------------------------
@@ -639,17 +545,3 @@ function pct(values: number[], p: number): string {
 }
 
 const mb = (bytes: number | undefined): string => (bytes === undefined ? "-" : (bytes / 1024 / 1024).toFixed(0));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-}
-
-function printTable(head: string[], rows: string[][]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ");
-  console.log(line(head));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const r of rows) console.log(line(r));
-}

@@ -17,7 +17,7 @@ import { resolveOptions, type CodexHandlerOptions } from "../src/backend/core/op
 import { SessionManager } from "../src/backend/sessions/session-manager.js";
 import { createMemorySessionStore } from "../src/backend/sessions/memory-store.js";
 import type { SessionStore } from "../src/backend/sessions/types.js";
-import type { CodexRunner } from "../src/backend/runners/types.js";
+import { answerBench, SECRET, signedInRunner, signIn } from "./child-parts.js";
 
 export interface ChildConfig {
   framework: "express" | "node";
@@ -33,30 +33,12 @@ export interface ChildReady {
   heapPerSession: number;
 }
 
-const SECRET = "bench-Secret-7Hq2Zr9Lm4Xv1Kp8Wd";
 const TRIVIAL_BODY = JSON.stringify({ ok: true });
 const PREFIXES = ["", "/full", "/fresh"] as const;
 
 /** The least a Web-standard handler can do: the adapter's own cost, for comparison. */
 const constantHandler: CodexHandler = async () =>
   new Response(TRIVIAL_BODY, { headers: { "content-type": "application/json; charset=utf-8" } });
-
-/** Signs in at once, keeping what a real runner keeps: a few short strings in ctx.data. */
-const runner: CodexRunner = {
-  async startDeviceLogin(ctx) {
-    ctx.data.loggedIn = true;
-    return { status: "authenticated", account: { email: "bench@example.com" } };
-  },
-  async getStatus(ctx) {
-    return ctx.data.loggedIn === true ? { status: "authenticated", account: { email: "bench@example.com" } } : { status: "logged_out" };
-  },
-  async *run() {
-    yield { type: "done", result: {} };
-  },
-  async logout(ctx) {
-    delete ctx.data.loggedIn;
-  },
-};
 
 /**
  * The handler's own session reader over the `/api/codex` handler's store: the
@@ -69,7 +51,7 @@ let readSession: (cookie: string | undefined) => Promise<unknown> = async () => 
 async function main(config: ChildConfig): Promise<void> {
   const oneStore = createMemorySessionStore();
   const handlerOptions = (prefix: string, sessionStore?: SessionStore): CodexHandlerOptions => ({
-    runner,
+    runner: signedInRunner,
     cookieSecret: SECRET,
     cookieOptions: { secure: false },
     // The built-in limiter stays on (its cost is part of POST /session), just wide enough for one IP's flood.
@@ -97,16 +79,13 @@ async function main(config: ChildConfig): Promise<void> {
   const heapPerSession = config.idleSessions > 0 ? await fillIdleSessions(full, `${baseUrl}/full/api/codex`, config.idleSessions) : NaN;
   const ready: ChildReady = {
     baseUrl,
-    cookie: await signIn(one, `${baseUrl}/api/codex`),
-    fullCookie: await signIn(full, `${baseUrl}/full/api/codex`),
+    cookie: await signIn((path, cookie) => post(one, `${baseUrl}/api/codex`, path, cookie)),
+    fullCookie: await signIn((path, cookie) => post(full, `${baseUrl}/full/api/codex`, path, cookie)),
     heapPerSession,
   };
-  process.on("message", (m) => {
-    if (m === "cpu") process.send?.({ cpuMicros: cpuMicros() });
-    if (m === "stop") {
-      server.closeAllConnections();
-      server.close(() => process.exit(0));
-    }
+  answerBench(() => {
+    server.closeAllConnections();
+    server.close(() => process.exit(0));
   });
   process.send?.(ready);
 }
@@ -168,19 +147,6 @@ function post(handler: CodexHandler, api: string, path: string, cookie?: string)
   return handler(new Request(api + path, { method: "POST", headers }), { clientIp: "127.0.0.1" });
 }
 
-function cookieOf(response: Response): string {
-  const header = response.headers.getSetCookie()[0];
-  if (!header) throw new Error(`bench: no Set-Cookie (status ${response.status})`);
-  return header.split(";")[0] as string;
-}
-
-async function signIn(handler: CodexHandler, api: string): Promise<string> {
-  const cookie = cookieOf(await post(handler, api, "/session"));
-  const login = await post(handler, api, "/login/start", cookie);
-  if (login.status !== 200) throw new Error(`bench: login failed (${login.status})`);
-  return login.headers.getSetCookie().length > 0 ? cookieOf(login) : cookie;
-}
-
 /** Makes `count` sessions exactly as `POST /session` does; returns heap bytes per session. */
 async function fillIdleSessions(handler: CodexHandler, api: string, count: number): Promise<number> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -195,11 +161,6 @@ async function fillIdleSessions(handler: CodexHandler, api: string, count: numbe
   gc();
   gc();
   return (process.memoryUsage().heapUsed - before) / count;
-}
-
-function cpuMicros(): number {
-  const { user, system } = process.cpuUsage();
-  return user + system;
 }
 
 const raw = process.env.CODEX_BENCH_CHILD;

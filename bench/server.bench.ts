@@ -6,7 +6,7 @@
  *
  * How: each framework's server runs in a child process of its own (so
  * autocannon, here, does not share its event loop), on 127.0.0.1, from code
- * compiled as the package is (see builtChild). The routes
+ * compiled as the package is (see bench/children.ts). The routes
  * compared are measured in interleaved rounds and each ratio is the median of
  * the per-round ratios, so load from other processes hits both sides alike.
  * Env: BENCH_SECONDS (default 2) per route per round, BENCH_ROUNDS (default 5),
@@ -14,19 +14,11 @@
  * BENCH_FRAMEWORKS=node|express (default both),
  * BENCH_PROFILE=<dir> to write the server children's --cpu-prof files there.
  */
-import { fork, type ChildProcess } from "node:child_process";
-import { build } from "esbuild";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { loadRoute, type LoadTarget } from "./autocannon.js";
+import { childCpuMicros, withChild, type Child } from "./children.js";
+import { measureInRounds, ratioCells, type Rounds } from "./rounds.js";
 import type { ChildConfig, ChildReady } from "./server-child.js";
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  non2xx: number;
-  errors: number;
-}
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
-const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
+import { printTable } from "./table.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 1 : 2));
@@ -34,11 +26,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 3 : 5));
 const FRAMEWORKS = (process.env.BENCH_FRAMEWORKS ?? "express,node").split(",").filter((f): f is "express" | "node" => f === "express" || f === "node");
 const IDLE_SESSIONS = 50_000;
 
-interface Target {
-  child: Child;
-  method: "GET" | "POST";
-  path: string;
-  cookie?: string;
+interface Target extends LoadTarget {
+  child: ServerChild;
 }
 
 export default async function run(): Promise<void> {
@@ -46,8 +35,8 @@ export default async function run(): Promise<void> {
   const notes: string[] = [];
   for (const framework of FRAMEWORKS) {
     // Two servers side by side, so that the 50k sessions weigh on one process's heap only.
-    await withChild({ framework, idleSessions: 0 }, (a) =>
-      withChild({ framework, idleSessions: IDLE_SESSIONS }, async (b) => {
+    await withServerChild({ framework, idleSessions: 0 }, (a) =>
+      withServerChild({ framework, idleSessions: IDLE_SESSIONS }, async (b) => {
         const [trivialPost, session] = await compare([
           { child: a, method: "POST", path: "/trivial" },
           { child: a, method: "POST", path: "/fresh/api/codex/session" },
@@ -89,97 +78,25 @@ export default async function run(): Promise<void> {
   );
 }
 
-interface Child extends ChildReady {
-  process: ChildProcess;
-}
+type ServerChild = Child<ChildReady>;
 
-async function withChild<T>(config: ChildConfig, body: (child: Child) => Promise<T>): Promise<T> {
+function withServerChild<T>(config: ChildConfig, body: (child: ServerChild) => Promise<T>): Promise<T> {
   const execArgv = ["--expose-gc"];
   if (process.env.BENCH_PROFILE) execArgv.push("--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`);
-  const child = fork(await builtChild(), [], {
-    execArgv,
-    env: { ...process.env, CODEX_BENCH_CHILD: JSON.stringify(config) },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  try {
-    const ready = await new Promise<ChildReady>((resolve, reject) => {
-      child.once("message", (m) => resolve(m as ChildReady));
-      child.once("exit", (code) => reject(new Error(`bench server exited early (${code})`)));
-    });
-    return await body({ ...ready, process: child });
-  } finally {
-    const exited = new Promise((r) => child.once("exit", r));
-    if (child.connected) child.send("stop"); // a graceful exit lets --cpu-prof write its file
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (child.exitCode === null) child.kill();
-  }
-}
-
-let built: Promise<string> | undefined;
-
-/**
- * The server child compiled the way the package is (esbuild, ES2022, no
- * keepNames: what tsup ships), not run through tsx, whose transform wraps every
- * closure made per request in a naming call that the published code never has.
- * Packages stay external, resolved from this repository's node_modules.
- */
-function builtChild(): Promise<string> {
-  built ??= (async () => {
-    const outfile = fileURLToPath(new URL("../node_modules/.cache/codex-auth-bench/server-child.mjs", import.meta.url));
-    await build({
-      entryPoints: [fileURLToPath(new URL("./server-child.ts", import.meta.url))],
-      outfile,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "es2022",
-      packages: "external",
-      logLevel: "warning",
-    });
-    return outfile;
-  })();
-  return built;
-}
-
-/** Per-round figures of one target: req/s, and the server's CPU µs per request. */
-interface Rounds {
-  rates: number[];
-  cpu: number[];
+  return withChild({ entry: "server-child.ts", configEnv: "CODEX_BENCH_CHILD", config, execArgv }, body);
 }
 
 /** Measures the targets in interleaved rounds. */
-async function compare(targets: Target[]): Promise<Rounds[]> {
-  for (const t of targets) await hit(t, 1); // warm-up
-  const out: Rounds[] = targets.map(() => ({ rates: [], cpu: [] }));
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, t] of targets.entries()) {
-      const { rate, cpuPerRequest } = await hit(t, SECONDS);
-      out[i]?.rates.push(rate);
-      out[i]?.cpu.push(cpuPerRequest);
-    }
-  }
-  return out;
+function compare(targets: Target[]): Promise<Rounds[]> {
+  return measureInRounds(targets, hit, { rounds: ROUNDS, seconds: SECONDS });
 }
 
-/** The server process's CPU time so far (user + system), in µs. */
-function serverCpu(c: Child): Promise<number> {
-  return new Promise((resolve) => {
-    c.process.once("message", (m) => resolve((m as { cpuMicros: number }).cpuMicros));
-    c.process.send("cpu");
-  });
-}
-
-async function hit(target: Target, seconds: number): Promise<{ rate: number; cpuPerRequest: number }> {
+async function hit(target: Target, seconds: number): Promise<{ rate: number; cpu: number }> {
   const c = target.child;
-  const cpuBefore = await serverCpu(c);
-  const headers: Record<string, string> = { origin: c.baseUrl, "content-type": "application/json" };
-  if (target.cookie) headers.cookie = target.cookie;
-  const result = await autocannon({ url: c.baseUrl + target.path, method: target.method, headers, connections: 10, duration: seconds });
-  if (result.non2xx > 0 || result.errors > 0) {
-    throw new Error(`${target.method} ${target.path}: ${result.non2xx} non-2xx, ${result.errors} errors — not measuring what it says`);
-  }
-  const cpu = (await serverCpu(c)) - cpuBefore;
-  return { rate: result.requests.average, cpuPerRequest: cpu / Math.max(1, result.requests.total) };
+  const cpuBefore = await childCpuMicros(c);
+  const { rate, requests } = await loadRoute(c.baseUrl, target, seconds, `${target.method} ${target.path}`);
+  const cpu = (await childCpuMicros(c)) - cpuBefore;
+  return { rate, cpu: cpu / Math.max(1, requests) };
 }
 
 /**
@@ -187,35 +104,6 @@ async function hit(target: Target, seconds: number): Promise<{ rate: number; cpu
  * (base CPU µs per request ÷ ours), which a loaded machine disturbs far less.
  */
 function row(framework: string, name: string, ours: Rounds | undefined, base: Rounds | undefined, min: number): string[] {
-  const r = ours ?? { rates: [], cpu: [] };
-  const b = base ?? { rates: [], cpu: [] };
-  const rateRatio = median(r.rates.map((x, i) => x / (b.rates[i] ?? NaN)));
-  const cpuRatio = median(r.cpu.map((x, i) => (b.cpu[i] ?? NaN) / x));
   const target = min === 0 ? "(info)" : min === 0.9 ? "≥ 90 %" : `≥ ${min.toFixed(2)}×`;
-  const verdict = (x: number) => (min === 0 ? "" : x >= min ? "met" : "MISSED");
-  return [
-    framework,
-    name,
-    median(r.rates).toFixed(0),
-    median(b.rates).toFixed(0),
-    `${rateRatio.toFixed(2)}× ${verdict(rateRatio)}`,
-    median(r.cpu).toFixed(0),
-    median(b.cpu).toFixed(0),
-    `${cpuRatio.toFixed(2)}× ${verdict(cpuRatio)}`,
-    target,
-  ];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-}
-
-function printTable(head: string[], rows: string[][]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ");
-  console.log(line(head));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const r of rows) console.log(line(r));
+  return [framework, name, ...ratioCells(ours, base, min), target];
 }

@@ -119,6 +119,26 @@ export function send(url: string, options: SendOptions = {}): Promise<Answer> {
   });
 }
 
+/** The `name=value` pair of the first Set-Cookie of an answer's headers. */
+export function cookieOf(setCookie: string[] | undefined): string {
+  const first = setCookie?.[0];
+  if (!first) throw new Error("no Set-Cookie");
+  return first.split(";")[0] as string;
+}
+
+/**
+ * From a new session's answer: POST /login/start (the scripted runner signs in
+ * at once), then POST /run/stream as the signed-in browser. The run's answer.
+ */
+export async function loginAndRun(base: string, session: Answer): Promise<Answer> {
+  const login = await send(`${base}/api/codex/login/start`, { method: "POST", headers: { origin: base, cookie: cookieOf(session.headers["set-cookie"]) } });
+  return send(`${base}/api/codex/run/stream`, {
+    method: "POST",
+    headers: { origin: base, cookie: cookieOf(login.headers["set-cookie"]), "content-type": "application/json" },
+    body: JSON.stringify({ prompt: "hello" }),
+  });
+}
+
 /** Starts a request and resolves with the response as soon as its head arrives (body unread). */
 export function open(url: string, options: SendOptions = {}): Promise<{ res: IncomingMessage; destroy(): void }> {
   return new Promise((resolve, reject) => {

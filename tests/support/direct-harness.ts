@@ -12,6 +12,7 @@ import type { RunEvent } from "../../src/contract.js";
 import { startSimulator } from "../../src/simulator/index.js";
 import type { Simulator, SimulatorOptions } from "../../src/simulator/index.js";
 import { skewClock, type SkewClock } from "./clock.js";
+import { cookieAfter } from "./cookie-jar.js";
 
 export const ORIGIN = "http://app.test";
 const SECRET = "k7#Qp2!vZ9@mW4$rT8^yB1&nL6*hD3%x";
@@ -96,11 +97,7 @@ export class Client {
       signal: init.signal,
     });
     const response = await this.handler(request, { clientIp: "127.0.0.1" });
-    const setCookie = response.headers.get("set-cookie");
-    if (setCookie) {
-      const pair = setCookie.split(";")[0] ?? "";
-      this.cookie = /=$/.test(pair) || /max-age=0/i.test(setCookie) ? undefined : pair;
-    }
+    this.cookie = cookieAfter(response, this.cookie);
     return response;
   }
 

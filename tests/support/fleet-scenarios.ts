@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunEvent } from "../../src/contract.js";
 import type { SessionStore } from "../../src/backend/sessions/types.js";
-import { readRun, startFleet, type Fleet, type FleetOptions } from "./fleet.js";
+import { readRest, readRun, startFleet, type Fleet, type FleetOptions } from "./fleet.js";
 import { nextTurn, until } from "./until.js";
 
 export interface FleetSuiteOptions {
@@ -110,12 +110,7 @@ export function describeFleet(name: string, suite: FleetSuiteOptions): void {
       const cookie = user.cookie;
       expect((await user.json("/logout", 0, { method: "POST" })).status).toBe(200);
       const loggedOutAt = Date.now();
-      let text = "";
-      for (;;) {
-        const chunk = await reader.read();
-        if (chunk.done) break;
-        text += new TextDecoder().decode(chunk.value);
-      }
+      const text = await readRest(reader);
       expect(Date.now() - loggedOutAt).toBeLessThan(1_000);
       const lines = text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as RunEvent);
       expect(last(lines)).toMatchObject({ type: "error", code: "NOT_AUTHENTICATED" });
@@ -138,12 +133,7 @@ export function describeFleet(name: string, suite: FleetSuiteOptions): void {
       expect((await reader.read()).done).toBe(false);
       expect((await loggingOut).status).toBe(200);
       const loggedOutAt = Date.now();
-      let text = "";
-      for (;;) {
-        const chunk = await reader.read();
-        if (chunk.done) break;
-        text += new TextDecoder().decode(chunk.value);
-      }
+      const text = await readRest(reader);
       expect(Date.now() - loggedOutAt).toBeLessThan(1_000);
       expect(text.trim().split("\n").at(-1)).toContain("NOT_AUTHENTICATED");
     });

@@ -148,6 +148,17 @@ export class FleetBrowser {
 }
 
 /** A /run/stream answer read to the end: NDJSON events, or the JSON error body. */
+/** The rest of a streamed body, as text, once the stream has ended (a run cut short by logout ends it too). */
+export async function readRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for (;;) {
+    const chunk = await reader.read();
+    if (chunk.done) return text + decoder.decode();
+    text += decoder.decode(chunk.value, { stream: true });
+  }
+}
+
 export async function readRun(response: Response): Promise<{ status: number; events: RunEvent[]; body: any }> {
   const text = await response.text();
   if (response.headers.get("content-type")?.includes("ndjson")) {

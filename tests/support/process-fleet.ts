@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { RunEvent } from "../../src/contract.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../src/simulator/index.js";
+import { cookieAfter } from "./cookie-jar.js";
 import type { FleetInstanceConfig, FleetInstanceReady } from "./process-fleet-instance.js";
 import { startRedisCluster } from "./redis-cluster.js";
 import { startRedisServer, type RedisServer } from "./redis-server.js";
@@ -222,11 +223,7 @@ export class FleetClient {
       ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
       ...(init.signal === undefined ? {} : { signal: init.signal }),
     });
-    const setCookie = response.headers.get("set-cookie");
-    if (setCookie !== null) {
-      const pair = setCookie.split(";")[0] ?? "";
-      this.cookie = /=$/.test(pair) || /max-age=0/i.test(setCookie) ? undefined : pair;
-    }
+    this.cookie = cookieAfter(response, this.cookie);
     return response;
   }
 

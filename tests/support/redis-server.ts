@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createClient } from "redis";
 import { afterAll, beforeAll } from "vitest";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, connect } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./free-port.js";
 
 /** A throwaway Redis server for one test file. */
 export interface RedisServer {
@@ -64,18 +65,6 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     throw new Error(`redis-server did not start on port ${port}: ${(error as Error).message}\n${output}`);
   }
   return { url: `redis://127.0.0.1:${port}`, port, child, stop };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPong(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {

@@ -11,7 +11,6 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -167,16 +166,6 @@ export async function runNode(script: string, args: readonly string[], options: 
   clearTimeout(timer);
   if (code !== 0) throw new Error(`${script} ${args.join(" ")} exited with ${code}:\n${child.output()}`);
   return child.output();
-}
-
-/** A free TCP port on 127.0.0.1 (the OS picks it; the caller binds it next). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /** Waits until `url` answers at all (any status), retrying a refused connection every 100 ms. */

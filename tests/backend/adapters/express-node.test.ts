@@ -5,7 +5,7 @@ import { createCodexRouter } from "../../../src/backend/adapters/express.js";
 import { toNodeListener } from "../../../src/backend/adapters/node.js";
 import type { CodexHandlerOptions } from "../../../src/backend/core/options.js";
 import { describeAdapter, type StartedServer } from "../../support/adapter-suite.js";
-import { createScriptedRunner, open, send, until } from "../../support/adapter-runner.js";
+import { cookieOf, createScriptedRunner, open, send, until } from "../../support/adapter-runner.js";
 import { express4, expressApp, listen, startNode } from "../../support/adapter-servers.js";
 
 describeAdapter("Express 5", (options) => listen(expressApp(express, options)));
@@ -69,12 +69,6 @@ describe.each([
     expect((await send(`${base}/app/auth/nope`)).json()).toMatchObject({ code: "NOT_FOUND" });
   });
 });
-
-function cookieOf(setCookie: string[] | undefined): string {
-  const first = setCookie?.[0];
-  if (!first) throw new Error("no Set-Cookie");
-  return first.split(";")[0] as string;
-}
 
 describe("Node adapter", () => {
   it("answers 500 INTERNAL without details when a handler throws", async () => {

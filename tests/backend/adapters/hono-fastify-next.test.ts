@@ -8,7 +8,7 @@ import { createCodexRouteHandlers } from "../../../src/backend/adapters/next.js"
 import { createCodexHandler } from "../../../src/backend/core/handler.js";
 import type { CodexHandlerOptions } from "../../../src/backend/core/options.js";
 import { describeAdapter, type StartedServer } from "../../support/adapter-suite.js";
-import { createScriptedRunner, send } from "../../support/adapter-runner.js";
+import { createScriptedRunner, loginAndRun, send } from "../../support/adapter-runner.js";
 import { listen, nextLikeListener, startFastify, startHono, startNextLike } from "../../support/adapter-servers.js";
 
 // First, while the globals are still undici's: node-server's default replaces global Request/Response for the process.
@@ -37,11 +37,6 @@ function audited(extra: Partial<CodexHandlerOptions> = {}) {
   return { events, options: options({ ...extra, onEvent: (event) => events.push(event) }) };
 }
 const createdIp = (events: CodexAuditEvent[]) => events.find((e) => e.type === "session_created")?.clientIp;
-function cookieOf(setCookie: string[] | undefined): string {
-  const pair = setCookie?.[0]?.split(";")[0];
-  if (!pair) throw new Error("no Set-Cookie");
-  return pair;
-}
 
 describe("Hono adapter", () => {
   it("passes requests outside the base path on to the app's own routes when mounted with app.use", async () => {
@@ -87,12 +82,7 @@ describe("Hono adapter", () => {
       const session = await send(`${base}/api/codex/session`, { method: "POST", headers: { origin: base, "content-type": "application/json" }, body: "{}" });
       // Routes that do not read the body still work.
       expect(session.status).toBe(200);
-      const login = await send(`${base}/api/codex/login/start`, { method: "POST", headers: { origin: base, cookie: cookieOf(session.headers["set-cookie"]) } });
-      const run = await send(`${base}/api/codex/run/stream`, {
-        method: "POST",
-        headers: { origin: base, cookie: cookieOf(login.headers["set-cookie"]), "content-type": "application/json" },
-        body: JSON.stringify({ prompt: "hello" }),
-      });
+      const run = await loginAndRun(base, session);
       expect(run.status).toBe(500);
       expect(run.json()).toEqual({
         code: "INTERNAL",

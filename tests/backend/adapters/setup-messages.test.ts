@@ -2,7 +2,7 @@ import express from "express";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CodexHandlerOptions } from "../../../src/backend/core/options.js";
 import type { StartedServer } from "../../support/adapter-suite.js";
-import { createScriptedRunner, send } from "../../support/adapter-runner.js";
+import { createScriptedRunner, loginAndRun, send } from "../../support/adapter-runner.js";
 import { expressApp, listen } from "../../support/adapter-servers.js";
 
 const SECRET = "adapter-tests-Secret-4hT8wQ1mZc6Rv";
@@ -10,12 +10,6 @@ const started: StartedServer[] = [];
 afterEach(async () => {
   await Promise.all(started.splice(0).map((s) => s.close()));
 });
-
-function cookieOf(setCookie: string[] | undefined): string {
-  const first = setCookie?.[0];
-  if (!first) throw new Error("no Set-Cookie");
-  return first.split(";")[0] as string;
-}
 
 describe("an Express app with a body parser in front of the router", () => {
   it("tells the server's log the fix (mount before express.json()), not only the browser", async () => {
@@ -31,12 +25,7 @@ describe("an Express app with a body parser in front of the router", () => {
     started.push(server);
     const base = server.baseUrl;
     const session = await send(`${base}/api/codex/session`, { method: "POST", headers: { origin: base } });
-    const login = await send(`${base}/api/codex/login/start`, { method: "POST", headers: { origin: base, cookie: cookieOf(session.headers["set-cookie"]) } });
-    const run = await send(`${base}/api/codex/run/stream`, {
-      method: "POST",
-      headers: { origin: base, cookie: cookieOf(login.headers["set-cookie"]), "content-type": "application/json" },
-      body: JSON.stringify({ prompt: "hello" }),
-    });
+    const run = await loginAndRun(base, session);
 
     expect(run.status).toBe(500);
     expect(lines).toHaveLength(1);

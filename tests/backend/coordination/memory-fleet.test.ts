@@ -3,7 +3,7 @@ import { createMemoryCoordination, type Coordination } from "../../../src/backen
 import { describeCoordination } from "../../support/coordination-conformance.js";
 import { withInternals } from "../../../src/backend/sessions/store-internals.js";
 import type { SessionStore } from "../../../src/backend/sessions/types.js";
-import { startFleet } from "../../support/fleet.js";
+import { readRest, startFleet } from "../../support/fleet.js";
 import { until } from "../../support/until.js";
 import { createMemorySessionStore, type MemorySessionStore } from "../../../src/backend/sessions/memory-store.js";
 import { describeFleet } from "../../support/fleet-scenarios.js";
@@ -112,12 +112,7 @@ describe("a run lease in a store outage", () => {
       expect((await reader.read()).done).toBe(false);
       failing = true;
       const failedAt = Date.now();
-      let text = "";
-      for (;;) {
-        const chunk = await reader.read();
-        if (chunk.done) break;
-        text += new TextDecoder().decode(chunk.value);
-      }
+      const text = await readRest(reader);
       const elapsed = Date.now() - failedAt;
       expect(elapsed).toBeGreaterThan(2_000); // the lease (3 s) might still have stood: the run went on
       expect(elapsed).toBeLessThan(5_000);

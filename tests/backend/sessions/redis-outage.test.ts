@@ -141,6 +141,16 @@ function options(runner: TestRunner, prefix: string, extra: Partial<CodexHandler
   };
 }
 
+/** The two users an outage meets with a session: one whose login is started and pending, one signed in. */
+async function midLoginAndSignedIn(transport: Transport, runner: TestRunner): Promise<{ midLogin: User; signedIn: User }> {
+  const midLogin = new User(transport);
+  expect((await midLogin.call("POST", "/session")).status).toBe(200);
+  expect((await midLogin.call("POST", "/login/start")).status).toBe(200);
+  const signedIn = new User(transport);
+  await signedIn.signIn(runner);
+  return { midLogin, signedIn };
+}
+
 /** Every contract route, for a newcomer, a user mid-login and a signed-in user: 503 STORE_UNAVAILABLE, in time. */
 async function expectEveryRouteUnavailable(transport: Transport, midLogin: User, signedIn: User): Promise<void> {
   const newcomer = new User(transport);
@@ -174,11 +184,7 @@ describe("a Redis that is killed and restarted, under the core handler", () => {
     const warnings: string[] = [];
     const logger = { warn: (message: string, fields?: Record<string, unknown>) => void warnings.push(`${message} (${String(fields?.error)})`) };
     const transport = direct(createCodexHandler(options(runner, "kill", { logger })));
-    const midLogin = new User(transport);
-    expect((await midLogin.call("POST", "/session")).status).toBe(200);
-    expect((await midLogin.call("POST", "/login/start")).status).toBe(200);
-    const signedIn = new User(transport);
-    await signedIn.signIn(runner);
+    const { midLogin, signedIn } = await midLoginAndSignedIn(transport, runner);
 
     await killRedis();
     await expectEveryRouteUnavailable(transport, midLogin, signedIn);
@@ -203,11 +209,7 @@ describe("a Redis that is frozen (SIGSTOP) and thawed (SIGCONT)", () => {
     const runner = createTestRunner();
     const transport = direct(createCodexHandler(options(runner, "freeze")));
     const burstTransport = direct(createCodexHandler(options(runner, "burst", { rateLimits: false })));
-    const midLogin = new User(transport);
-    expect((await midLogin.call("POST", "/session")).status).toBe(200);
-    expect((await midLogin.call("POST", "/login/start")).status).toBe(200);
-    const signedIn = new User(transport);
-    await signedIn.signIn(runner);
+    const { midLogin, signedIn } = await midLoginAndSignedIn(transport, runner);
 
     server.child.kill("SIGSTOP");
     try {
@@ -335,11 +337,7 @@ describe("a Redis outage through the Express adapter", () => {
     const app = await listen(expressApp(express, options(runner, "express", { trustProxy: false })));
     try {
       const transport = overHttp(app.baseUrl);
-      const midLogin = new User(transport);
-      expect((await midLogin.call("POST", "/session")).status).toBe(200);
-      expect((await midLogin.call("POST", "/login/start")).status).toBe(200);
-      const signedIn = new User(transport);
-      await signedIn.signIn(runner);
+      const { midLogin, signedIn } = await midLoginAndSignedIn(transport, runner);
 
       await killRedis();
       await expectEveryRouteUnavailable(transport, midLogin, signedIn);

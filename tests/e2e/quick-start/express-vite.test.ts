@@ -8,11 +8,11 @@
 import { randomBytes } from "node:crypto";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../support/free-port.js";
 import { packTarball } from "../../support/packed-tarball.js";
 import {
   BIN,
   createScratchApp,
-  freePort,
   readmeCommands,
   readmeSnippets,
   startNode,
