@@ -9,7 +9,8 @@ import { randomBytes } from "node:crypto";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packTarball } from "../../support/packed-tarball.js";
-import { BIN, createScratchApp, freePort, readmeSnippets, runNode, startNode, startSimulatorBin, type Child, type ScratchApp } from "../../support/scratch-app.js";
+import { freePort } from "../../support/free-port.js";
+import { BIN, createScratchApp, readmeSnippets, runNode, startNode, startSimulatorBin, type Child, type ScratchApp } from "../../support/scratch-app.js";
 import { launchBrowser } from "../harness.js";
 import { loginThroughPopup } from "../ui.js";
 
