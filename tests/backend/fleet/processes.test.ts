@@ -45,6 +45,8 @@ function describeProcessFleet(redis: string, options: FleetOptions): void {
       await browser.signIn();
       const refreshes = fleet.sim.stats().refresh;
       await new Promise((resolve) => setTimeout(resolve, (TOKEN_TTL_S / 2) * 1000 + 300)); // a clock, not a race: the tokens must age
+      // The one run that wins streams for seconds, so that on a loaded machine no late request finds it already over.
+      fleet.sim.fault("slow-stream", { delayMs: 1_000, times: 1 });
       const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => browser.run(`run ${i}`)));
       const done = runs.filter((run) => run.events.at(-1)?.type === "done");
       const busy = runs.filter((run) => run.body?.code === "RUN_IN_PROGRESS");
@@ -53,9 +55,10 @@ function describeProcessFleet(redis: string, options: FleetOptions): void {
       expect(fleet.sim.stats().refresh - refreshes).toBe(1);
       expect(fleet.sim.stats().refreshReuse).toBe(0);
       expect((await browser.json("/status")).body?.ok).toBe(true);
-      // And the next runs, on every instance in turn, use the refreshed tokens.
+      // And the next runs, on every instance in turn, use the refreshed tokens (a second refresh is allowed only
+      // because a slow machine may let these tokens reach their own half-life too; a reuse never is).
       for (let i = 0; i < 3; i++) expect((await browser.run(`after ${i}`)).events.at(-1)?.type).toBe("done");
-      expect(fleet.sim.stats().refresh - refreshes).toBe(1);
+      expect(fleet.sim.stats().refreshReuse).toBe(0);
     });
 
     it("lets one run at a time per session across instances (10 at once → 1 runs)", async () => {
