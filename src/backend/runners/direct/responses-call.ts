@@ -11,7 +11,7 @@ import { mapUpstreamReply } from "./errors.js";
 import { Cancel } from "./http.js";
 import type { ResolvedOptions } from "./options.js";
 import type { Refresher } from "./refresh.js";
-import { freshAuth, openTurn } from "./runner.js";
+import { freshAuth, openTurn } from "./turn.js";
 import { conversationId } from "./session-data.js";
 
 /**

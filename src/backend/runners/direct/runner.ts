@@ -4,15 +4,15 @@ import { CodexError } from "../../core/errors.js";
 import type { CodexRunner, RunnerContext, RunOptions } from "../types.js";
 import { DeviceLogins } from "./device-login.js";
 import { isModelNotSupported, mapUpstreamReply, toErrorEvent } from "./errors.js";
-import { Cancel, request, sleep } from "./http.js";
+import { Cancel, request } from "./http.js";
 import { chooseModels, discoverModels, forgetModels, notAvailable } from "./models.js";
 import { resolveOptions, type DirectRunnerOptions, type ResolvedOptions } from "./options.js";
 import { Refresher } from "./refresh.js";
 import { sendResponses } from "./responses-call.js";
-import { postTurn, prepareTurn, type PreparedTurn, type TurnInput, type TurnReply } from "./responses.js";
+import { freshAuth, openTurn, withAuthRetry } from "./turn.js";
+import { prepareTurn, type TurnInput } from "./responses.js";
 import { clearAll, conversationId, readTokens } from "./session-data.js";
 import { streamEvents } from "./sse.js";
-import type { StoredTokens } from "./tokens.js";
 
 /**
  * The recommended runner: pure `fetch`, so it runs on Node and on edge runtimes.
@@ -92,62 +92,6 @@ async function* runTurn(
   } finally {
     cancel.controller.abort();
     cancel.dispose();
-  }
-}
-
-/** The session's tokens, refreshed first if they are about to expire, and a recovery that refreshes them once after a 401. */
-export async function freshAuth(
-  refresher: Refresher,
-  ctx: RunnerContext,
-): Promise<{ auth: { tokens: StoredTokens }; recover: () => Promise<boolean> }> {
-  const auth = { tokens: await refresher.fresh(ctx) };
-  let refreshed = false;
-  // A 401 anywhere means: refresh once, then retry once.
-  const recover = async (): Promise<boolean> => {
-    if (refreshed) return false;
-    refreshed = true;
-    auth.tokens = await refresher.refresh(ctx, "unauthorized_recovery");
-    return true;
-  };
-  return { auth, recover };
-}
-
-async function withAuthRetry<T>(call: () => Promise<T>, recover: () => Promise<boolean>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof CodexError && error.code === "NOT_AUTHENTICATED" && (await recover())) return call();
-    throw error;
-  }
-}
-
-/** POST the turn: a 401 refreshes once, a 5xx or network failure is retried with backoff (bounded). */
-export async function openTurn(
-  opts: ResolvedOptions,
-  auth: { tokens: StoredTokens },
-  turn: PreparedTurn,
-  cancel: Cancel,
-  signal: AbortSignal,
-  recover: () => Promise<boolean>,
-): Promise<TurnReply> {
-  for (let attempt = 0; ; attempt++) {
-    let outcome: TurnReply;
-    try {
-      outcome = await postTurn(opts, auth.tokens, turn, cancel);
-    } catch (error) {
-      const retriable = error instanceof CodexError && error.code === "UPSTREAM_UNAVAILABLE";
-      if (!retriable || attempt >= opts.retries) throw error;
-      await sleep(opts.retryBaseDelayMs * 2 ** attempt, signal);
-      continue;
-    }
-    if (outcome.ok) return outcome;
-    const status = outcome.reply.status;
-    if (status === 401 && (await recover())) continue;
-    if (status >= 500 && attempt < opts.retries) {
-      await sleep(opts.retryBaseDelayMs * 2 ** attempt, signal);
-      continue;
-    }
-    return outcome;
   }
 }
 
