@@ -95,37 +95,31 @@ end
 return {d, c, flag or '', link or ''}
 `);
 
+// The tail of ROTATE_PLACE and ROTATE_UNDO: writes a claimed session (ARGV[6..9]) under KEYS[1] with its backstop.
+const WRITE_CLAIMED = `redis.call('HSET', KEYS[1], 'd', ARGV[6], 'c', ARGV[7], 's', ARGV[1])
+local flag = nil
+if ARGV[8] ~= '' then
+  flag = ARGV[8]
+  redis.call('HSET', KEYS[1], 'a', flag)
+end
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'l', ARGV[9]) end
+backstop(KEYS[1], flag, tonumber(ARGV[7]) + abs - now)
+return 1
+`;
+
 /**
  * KEYS: new. ARGV: now, idle, abs, slack, pidle, data, createdAt, flag ("" unknown), link ("" none).
  * Places a claimed session under a key nobody holds. Returns 1, or 0 if the key is taken.
  */
 export const ROTATE_PLACE = script(`${PROLOGUE}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'd', ARGV[6], 'c', ARGV[7], 's', ARGV[1])
-local flag = nil
-if ARGV[8] ~= '' then
-  flag = ARGV[8]
-  redis.call('HSET', KEYS[1], 'a', flag)
-end
-if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'l', ARGV[9]) end
-backstop(KEYS[1], flag, tonumber(ARGV[7]) + abs - now)
-return 1
-`);
+${WRITE_CLAIMED}`);
 
 /** KEYS: old. ARGV as ROTATE_PLACE. Puts a claimed session back under its old key (the new one was taken). */
 export const ROTATE_UNDO = script(`${PROLOGUE}
 if redis.call('HEXISTS', KEYS[1], 'd') == 1 then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'd', ARGV[6], 'c', ARGV[7], 's', ARGV[1])
-local flag = nil
-if ARGV[8] ~= '' then
-  flag = ARGV[8]
-  redis.call('HSET', KEYS[1], 'a', flag)
-end
-if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'l', ARGV[9]) end
-backstop(KEYS[1], flag, tonumber(ARGV[7]) + abs - now)
-return 1
-`);
+${WRITE_CLAIMED}`);
 
 /** KEYS: session. Deletes it; returns the key of the marker its previous id left (or nil), for DELETE_MARKER. */
 export const DELETE = script(`
