@@ -32,6 +32,10 @@ export interface Fleet {
   readonly sim: Simulator;
   /** The one Redis server (absent on a cluster fleet). */
   readonly redis: RedisServer | undefined;
+  /** Starts the one Redis server again on its port (after a test killed it), empty, as a restarted Redis without persistence is. */
+  restartRedis(): Promise<void>;
+  /** Resolves once every live instance makes a session again (its Redis client has reconnected). */
+  ready(): Promise<void>;
   /** Every Redis URL the fleet uses: one server, or each primary of the cluster. */
   readonly redisUrls: string[];
   readonly instances: FleetInstance[];
@@ -62,7 +66,7 @@ export interface FleetOptions {
  * await browser.signIn();
  */
 export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
-  const redis = options.cluster === true ? undefined : await startRedisServer();
+  let redis = options.cluster === true ? undefined : await startRedisServer();
   const cluster = options.cluster === true ? await startRedisCluster() : undefined;
   const redisUrls = redis === undefined ? (cluster?.urls ?? []) : [redis.url];
   const stopRedis = async (): Promise<void> => {
@@ -89,13 +93,25 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     await stopRedis();
     throw error;
   }
+  // A readiness probe, as a load balancer's health check: each instance has made a session (a store write and its
+  // script loads) before any test traffic, so a cold first request on a loaded machine is not what a test measures.
+  await Promise.all(instances.map((instance) => untilReady(instance)));
   const live = [...instances];
   const proxy = await startProxy(live);
   const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   const fleet: Fleet = {
     url,
     sim,
-    redis,
+    get redis() {
+      return redis;
+    },
+    ready: () => Promise.all(live.map((instance) => untilReady(instance))).then(() => undefined),
+    async restartRedis() {
+      if (redis === undefined) throw new Error("restartRedis: this fleet runs on a cluster");
+      const port = redis.port;
+      await redis.stop(); // a killed server's folder and exit handler
+      redis = await startRedisServer({ port });
+    },
     redisUrls,
     instances,
     live,
@@ -164,6 +180,20 @@ async function spawnInstance(config: FleetInstanceConfig): Promise<FleetInstance
     });
   });
   return { name: ready.name, port: ready.port, process: child, served: 0 };
+}
+
+async function untilReady(instance: FleetInstance): Promise<void> {
+  const origin = `http://127.0.0.1:${instance.port}`;
+  await eventually(
+    async () => {
+      const response = await fetch(`${origin}/api/codex/session`, { method: "POST", headers: { origin, "sec-fetch-site": "same-origin" } });
+      await response.arrayBuffer();
+      return response.status === 200;
+    },
+    30_000,
+    `${instance.name} ready`,
+    100,
+  );
 }
 
 async function stopInstance(instance: FleetInstance): Promise<void> {

@@ -99,7 +99,7 @@ function describeProcessFleet(redis: string, options: FleetOptions): void {
         const loggedOutAt = Date.now();
         expect((await browser.json("/logout", { method: "POST" })).status).toBe(200);
         const run = await running;
-        expect(Date.now() - loggedOutAt).toBeLessThan(1_500);
+        expect(Date.now() - loggedOutAt).toBeLessThan(1_000);
         expect(run.events.at(-1)?.type).not.toBe("done");
       } finally {
         fleet.sim.clearFaults();
