@@ -100,12 +100,19 @@ export interface Child {
  * @example
  * const server = startNode(join(ROOT_DIR, "node_modules/tsx/dist/cli.mjs"), ["server.ts"], { cwd: app.dir, env });
  */
+// eslint-disable-next-line no-control-regex -- the escape character is the point
+const ANSI_CODES = /\u001b\[[0-9;]*m/g;
+
 export function startNode(script: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Child {
   const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let raw = "";
+  // Without colour codes: tools colour their output when CI is set (picocolors reads it), and tests match text.
+  // Stripped from the whole output, so a code split across two chunks goes too.
   let out = "";
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
-    out += chunk.toString("utf8");
+    raw += chunk.toString("utf8");
+    out = raw.replace(ANSI_CODES, "");
     for (const listener of listeners) listener();
   };
   child.stdout!.on("data", onData);
