@@ -55,7 +55,27 @@ export function toNodeListener(handler: CodexHandler): NodeListener {
     { hostname: "localhost", autoCleanupIncoming: false, errorHandler: (error) => (error instanceof RequestError ? jsonError(400, BAD_REQUEST_BODY) : jsonError(500, INTERNAL_BODY)) },
   );
   return async (req, res) => {
+    if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) quietOnDestroy(req);
     await listener(req, res);
+  };
+}
+
+/**
+ * Node 22's `Readable.toWeb`, which makes the request body here, can emit a
+ * chunk already read into the request's buffer after the body was cancelled
+ * (an upload refused as too large or too slow), and its enqueue then throws
+ * out of an event handler: an uncaught exception that would end the process.
+ * Pausing the request and dropping its data listeners as it is destroyed
+ * leaves nothing to emit that chunk. Seen on Node 22.23 (the Worker proxy's
+ * 413 for a growing chunked upload in tests/backend/adapters/worker.test.ts),
+ * not on Node 20 or 24.
+ */
+function quietOnDestroy(incoming: IncomingMessage): void {
+  const destroy = incoming.destroy.bind(incoming);
+  incoming.destroy = (error?: Error) => {
+    incoming.pause();
+    incoming.removeAllListeners("data");
+    return destroy(error);
   };
 }
 
