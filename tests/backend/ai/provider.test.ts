@@ -76,6 +76,7 @@ describe("codex-auth/ai on a signed-in session", () => {
     expect(chunks.join("")).toBe("You said: hello from the SDK");
     // What reached upstream is what the Codex backend takes: streamed, never stored.
     expect(s.turns.at(-1)).toMatchObject({ model: MODEL, store: false, stream: true });
+    expect(typeof s.turns.at(-1)?.instructions).toBe("string"); // the runner's default: the app gave none
   });
 
   it("answers generateText from the stream the backend sends (it never answers plain JSON)", async () => {

@@ -45,7 +45,7 @@ export async function sendResponses(
   try {
     const { auth, recover } = await freshAuth(refresher, ctx);
     const sessionId = conversationId(ctx.data, opts.randomId);
-    const turn = { body: JSON.stringify(codexBody(body, sessionId)), sessionId };
+    const turn = { body: JSON.stringify(codexBody(body, sessionId, opts.instructions)), sessionId };
     const outcome = await openTurn(opts, auth, turn, cancel, signal, recover);
     if (!outcome.ok) throw mapUpstreamReply(outcome.reply, opts.now());
     if (outcome.response.body === null) throw new CodexError("RUN_FAILED", "The answer stream was empty.");
@@ -62,9 +62,11 @@ export async function sendResponses(
 /**
  * The body the Codex backend takes, shaped as the CLI sends it: streamed,
  * never stored, system messages as `developer` messages (the CLI's own role
- * for them), the session's conversation as the cache key.
+ * for them), the session's conversation as the cache key, and `instructions`
+ * always present (the runner's default when the app gave none), as the
+ * runner's own turns send them.
  */
-export function codexBody(body: Record<string, unknown>, sessionId: string): Record<string, unknown> {
+export function codexBody(body: Record<string, unknown>, sessionId: string, defaultInstructions: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) if (FORWARDED.has(key)) out[key] = value;
   const input = Array.isArray(body.input) ? body.input : [];
@@ -72,6 +74,7 @@ export function codexBody(body: Record<string, unknown>, sessionId: string): Rec
     const record = asRecord(item);
     return record !== undefined && record.role === "system" ? { ...record, role: "developer" } : item;
   });
+  if (typeof out.instructions !== "string" || out.instructions === "") out.instructions = defaultInstructions;
   out.store = false;
   out.stream = true;
   out.prompt_cache_key ??= sessionId;
