@@ -1,8 +1,8 @@
 import { createParser } from "eventsource-parser";
-import { asRecord, asString } from "../core/json.js";
+import { asRecord } from "../core/json.js";
 import { CodexError } from "../core/errors.js";
-import { safeMessage } from "../runners/direct/errors.js";
 import { parseJson } from "../runners/direct/http.js";
+import { interpret } from "../runners/direct/sse.js";
 
 /** A non-streamed answer is small; a stream that grows past this is cut off as a failure. */
 const MAX_EVENTS_BYTES = 8 * 1024 * 1024;
@@ -11,21 +11,18 @@ const MAX_EVENTS_BYTES = 8 * 1024 * 1024;
  * Reads a streamed Responses answer to its end and returns the final response
  * object (`response.completed`), which is exactly the body of a non-streamed
  * answer: the Codex backend only streams, the AI SDK's generateText asks for JSON.
- * Throws CodexError when the stream fails or ends without completing.
+ * Throws CodexError when the stream fails or ends without completing; which
+ * event ends it, and how a failure maps to a code, is the runner's own reading
+ * of the stream (`interpret`).
  */
 export async function collectResponse(body: ReadableStream<Uint8Array>): Promise<Record<string, unknown>> {
   let completed: Record<string, unknown> | undefined;
   let failure: CodexError | undefined;
   const parser = createParser({
     onEvent(event) {
-      const data = asRecord(parseJson(event.data));
-      const type = asString(data?.type);
-      if (type === "response.completed") completed = asRecord(data?.response);
-      if (type === "response.failed" || type === "error") {
-        const error = asRecord(asRecord(data?.response)?.error) ?? asRecord(data?.error) ?? data;
-        const message = asString(error?.message);
-        failure = new CodexError("RUN_FAILED", message === undefined ? "The model call failed upstream." : safeMessage(message));
-      }
+      const { final } = interpret(event);
+      if (final instanceof CodexError) failure = final;
+      else if (final !== undefined) completed = asRecord(asRecord(parseJson(event.data))?.response);
     },
   });
   const reader = body.getReader();

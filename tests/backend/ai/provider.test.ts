@@ -178,6 +178,16 @@ describe("codex-auth/ai on a signed-in session", () => {
     expect(await response.json()).toMatchObject({ code: "USAGE_LIMIT", resetsAt: resetsAt * 1000 });
   });
 
+  it("fails generateText with RUN_FAILED when the stream ends before the response completes", async () => {
+    const provider = await s.codex.providerFor(s.appRequest());
+    s.sim.fault("cut-stream", { times: 10 });
+    const failure = await generateText({ model: provider.languageModel(MODEL), prompt: "cut me short" }).catch((error: unknown) => error);
+    expect(codexErrorOf(failure)?.code).toBe("RUN_FAILED");
+    s.sim.clearFaults();
+    // The failed call released its slot and left the session signed in.
+    expect((await generateText({ model: provider.languageModel(MODEL), prompt: "again" })).text).toBe("You said: again");
+  });
+
   it("lets one model call run per session; the app can opt out", async () => {
     s.sim.fault("slow-stream", { delayMs: 50 });
     const provider = await s.codex.providerFor(s.appRequest());
