@@ -53,9 +53,10 @@ export function createRateLimits(options: false | RateLimitOptions | undefined, 
     limiters.set(name, buildLimiter(opts, config));
   }
   // A limiter with a store (Redis…) answers within a deadline, or the request gets 503 STORE_UNAVAILABLE:
-  // an unreachable store neither hangs requests nor lets them through unlimited.
+  // an unreachable store neither hangs requests nor lets them through unlimited. The session store's client
+  // already calls Redis under the store's own deadline, so it gets no second one.
   const deadline: StoreDeadline | undefined =
-    opts.createLimiter !== undefined || opts.storeClient !== undefined
+    !shared && (opts.createLimiter !== undefined || opts.storeClient !== undefined)
       ? createStoreDeadline({ timeoutMs: opts.callTimeoutMs, client: opts.storeClient })
       : undefined;
   return {

@@ -285,6 +285,32 @@ describe("rate limits on a Redis that is down", () => {
   });
 });
 
+describe("rate limits kept in the Redis session store (the default with it) on a Redis that is down", () => {
+  it("refuse a new visitor with 503 STORE_UNAVAILABLE within the store's deadline: the limit is its first Redis call", async () => {
+    const runner = createTestRunner();
+    // No rateLimits option: the limits count in the session store's Redis, through the store's own call and deadline.
+    const { rateLimits: _own, ...shared } = options(runner, "shared-limits");
+    const transport = direct(createCodexHandler(shared));
+    expect((await new User(transport).call("POST", "/session")).status).toBe(200);
+
+    for (const outage of ["frozen", "killed"] as const) {
+      if (outage === "frozen") server.child.kill("SIGSTOP");
+      else await killRedis();
+      try {
+        const answer = await new User(transport).call("POST", "/session");
+        expect([outage, answer.status, JSON.parse(answer.text).code, answer.retryAfter]).toEqual([outage, 503, "STORE_UNAVAILABLE", "1"]);
+        expect(answer.ms).toBeLessThan(ANSWER_BOUND_MS);
+      } finally {
+        if (outage === "frozen") server.child.kill("SIGCONT");
+      }
+      if (outage === "killed") await restartRedis();
+      await until(() => client.isReady, 5_000);
+      expect((await new User(transport).call("POST", "/session")).status).toBe(200);
+    }
+    expect(unhandled).toEqual([]);
+  });
+});
+
 describe("a store failure in the middle of a run", () => {
   it("ends the stream with an error event STORE_UNAVAILABLE, and the handler logs the lost final save", async () => {
     let unblock!: () => void;
