@@ -5,6 +5,7 @@ import { handlerParts, type CodexRequestInfo } from "../core/handler.js";
 import type { CodexHandlerOptions } from "../core/options.js";
 import { errorReply } from "../http/replies.js";
 import { toResponse } from "../http/reply.js";
+import { limitRefusal, RATE_LIMITED_MESSAGE } from "../routes/shared.js";
 import { codexErrorOf } from "./api-error.js";
 import { modelFetch } from "./model-fetch.js";
 
@@ -69,14 +70,8 @@ export function createCodexAI(options: CodexHandlerOptions, aiOptions: CodexAIOp
       if (found.kind === "none") throw new CodexError("NO_SESSION", "No session.");
       const { session } = found;
       if (!session.authenticated) throw new CodexError("NOT_AUTHENTICATED", "Sign in first.");
-      const verdict = await deps.limits.consume([
-        ["runPerIp", clientIp],
-        ["runPerSession", session.handle],
-      ]);
-      if (!verdict.ok) {
-        deps.emit({ type: "rate_limited", route: "ai", limit: verdict.limit, code: "RATE_LIMITED" }, session);
-        throw new CodexError("RATE_LIMITED", "Too many requests; try again later.", { details: { retryAfter: verdict.retryAfterSec } });
-      }
+      const refusal = await limitRefusal(deps, "ai", [["runPerIp", clientIp], ["runPerSession", session.handle]], session);
+      if (refusal !== null) throw new CodexError("RATE_LIMITED", RATE_LIMITED_MESSAGE, { details: refusal });
       const fetch = modelFetch({ deps, session, ctx: deps.sessions.contextFor(session), responses, concurrent: aiOptions.concurrentRuns === true });
       // The key is never sent: the fetch above puts the session's own token on each call.
       const openai = createOpenAI({ apiKey: "codex-auth", baseURL: "https://codex-auth.invalid/v1", fetch, name: "codex-auth" });

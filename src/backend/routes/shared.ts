@@ -41,6 +41,8 @@ export function noSessionReply(): TypedReply<ErrorBody> {
   return jsonReply(defaultStatus("NO_SESSION"), { ok: false, code: "NO_SESSION", error: "No session; call POST /session first." });
 }
 
+export const RATE_LIMITED_MESSAGE = "Too many requests; try again later.";
+
 /** Applies rate limits; a 429 response when one is exhausted, null when allowed. */
 export async function rateLimited(
   deps: RouteDeps,
@@ -48,10 +50,21 @@ export async function rateLimited(
   checks: ReadonlyArray<readonly [LimitName, string | undefined]>,
   session?: ActiveSession,
 ): Promise<TypedReply<ErrorBody> | null> {
+  const refusal = await limitRefusal(deps, route, checks, session);
+  return refusal === null ? null : errorReply("RATE_LIMITED", RATE_LIMITED_MESSAGE, { details: refusal });
+}
+
+/** Applies rate limits; when one is exhausted, its audit event is emitted and the wait is returned; null when allowed. */
+export async function limitRefusal(
+  deps: RouteDeps,
+  route: string,
+  checks: ReadonlyArray<readonly [LimitName, string | undefined]>,
+  session?: ActiveSession,
+): Promise<{ retryAfter: number } | null> {
   const verdict = await deps.limits.consume(checks);
   if (verdict.ok) return null;
   deps.emit({ type: "rate_limited", route, limit: verdict.limit, code: "RATE_LIMITED" }, session);
-  return errorReply("RATE_LIMITED", "Too many requests; try again later.", { details: { retryAfter: verdict.retryAfterSec } });
+  return { retryAfter: verdict.retryAfterSec };
 }
 
 /** The audit `session` field for a session, if any. */
