@@ -54,12 +54,29 @@ const body = fc
   });
 const cuts = fc.array(fc.nat(), { maxLength: 24 });
 
+/**
+ * Node 24's TextDecoder (24.22 here; Node 20, 22 and browsers do not) drops a
+ * second BOM as well when the stream's first BOM is split across decode calls,
+ * so on it the text itself, not only the reader, depends on where chunks end.
+ * The reader uses the platform's decoder; on such a platform, a body that
+ * starts with two BOMs is left out of the "any chunking" properties.
+ */
+const DECODER_DROPS_A_SECOND_SPLIT_BOM = (() => {
+  const decoder = new TextDecoder();
+  const text = decoder.decode(Uint8Array.of(0xef), { stream: true }) + decoder.decode(Uint8Array.of(0xbb, 0xbf, 0xef, 0xbb, 0xbf));
+  return text === "";
+})();
+const TWO_BOMS = [0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf];
+const chunkingIsWellDefined = (bytes: Uint8Array): boolean =>
+  !DECODER_DROPS_A_SECOND_SPLIT_BOM || !TWO_BOMS.every((byte, index) => bytes[index] === byte);
+
 describe("NDJSON reader under any chunking", () => {
   it("yields the same values however the bytes are split, including inside a character or a CRLF", async () => {
     await fc.assert(
       fc.asyncProperty(body, cuts, async (bytes, at) => {
         const whole = await readAll([bytes]);
         expect(whole).toEqual(reference(bytes));
+        if (!chunkingIsWellDefined(bytes)) return;
         expect(await readAll(split(bytes, at))).toEqual(whole);
       }),
       { numRuns: 1000 },
@@ -69,6 +86,7 @@ describe("NDJSON reader under any chunking", () => {
   it("splits byte by byte as well as in one piece", async () => {
     await fc.assert(
       fc.asyncProperty(body, async (bytes) => {
+        if (!chunkingIsWellDefined(bytes)) return;
         const oneByteEach = Array.from(bytes, (byte) => Uint8Array.of(byte));
         expect(await readAll(oneByteEach)).toEqual(await readAll([bytes]));
       }),
@@ -81,6 +99,7 @@ describe("NDJSON reader under any chunking", () => {
       fc.asyncProperty(body, cuts, fc.integer({ min: 1, max: 48 }), async (bytes, at, maxLine) => {
         const expected = reference(bytes, maxLine);
         expect(await readAll([bytes], maxLine)).toEqual(expected);
+        if (!chunkingIsWellDefined(bytes)) return;
         expect(await readAll(split(bytes, at), maxLine)).toEqual(expected);
       }),
       { numRuns: 1000 },
