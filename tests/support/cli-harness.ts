@@ -15,7 +15,7 @@ import type { CodexHandler } from "../../src/backend/core/handler.js";
 import { cliRunner, type CliRunner, type CliRunnerOptions } from "../../src/backend/cli.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../src/simulator/index.js";
 import { Client, handlerLoggingTo } from "./direct-harness.js";
-import { canUseNetns, NO_INTERNET_ENV, RELAY_SCRIPT, unixBridge } from "./codex-cli.js";
+import { loopbackOnlyWrap, NO_INTERNET_ENV } from "./codex-cli.js";
 
 const SECRET = "k7#Qp2!vZ9@mW4$rT8^yB1&nL6*hD3%x";
 export const CODEX_BIN = resolve("node_modules/.bin/codex");
@@ -58,19 +58,7 @@ export async function startCliHarness(
   const dir = mkdtempSync(join(tmpdir(), "cli-runner-"));
   const homeRoot = join(dir, "homes");
   const port = new URL(sim.url).port;
-  const isolatedNetwork = canUseNetns();
-  let relayServer: Server | undefined;
-  let wrap: CliRunnerOptions["wrap"];
-  if (isolatedNetwork) {
-    const socketPath = join(dir, "sim.sock");
-    const relayPath = join(dir, "relay.cjs");
-    writeFileSync(relayPath, RELAY_SCRIPT);
-    relayServer = await unixBridge(socketPath, Number(port));
-    wrap = (command, args) => [
-      "unshare",
-      ["-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', process.execPath, relayPath, port, socketPath, command, ...args],
-    ];
-  }
+  const { wrap, isolatedNetwork, close: closeRelay } = await loopbackOnlyWrap(dir, sim.url);
   const options: CliRunnerOptions = {
     codexPath: CODEX_BIN,
     homeRoot,
@@ -99,7 +87,7 @@ export async function startCliHarness(
     processes: () => processesMatching(dir),
     async close() {
       await runner.close();
-      await new Promise<void>((done) => (relayServer ? relayServer.close(() => done()) : done()));
+      await closeRelay();
       await sim.close();
       rmSync(dir, { recursive: true, force: true });
     },

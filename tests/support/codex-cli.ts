@@ -243,3 +243,25 @@ export async function createCodexSession(simUrl: string): Promise<CodexCliSessio
     },
   };
 }
+
+/**
+ * Where `unshare -n` works: a wrapper that runs each command in a private network namespace whose
+ * only way out is a relay (over a Unix socket under `dir`) to the simulator's port. Elsewhere: no
+ * wrapper (the caller's NO_INTERNET_ENV proxies are the fence).
+ */
+export async function loopbackOnlyWrap(
+  dir: string,
+  simUrl: string,
+): Promise<{ wrap: ((command: string, args: string[]) => [string, string[]]) | undefined; isolatedNetwork: boolean; close(): Promise<void> }> {
+  const port = new URL(simUrl).port;
+  if (!canUseNetns()) return { wrap: undefined, isolatedNetwork: false, close: async () => undefined };
+  const socketPath = join(dir, "sim.sock");
+  const relayPath = join(dir, "relay.cjs");
+  writeFileSync(relayPath, RELAY_SCRIPT);
+  const relay = await unixBridge(socketPath, Number(port));
+  return {
+    wrap: (command, args) => ["unshare", ["-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', process.execPath, relayPath, port, socketPath, command, ...args]],
+    isolatedNetwork: true,
+    close: () => new Promise<void>((done) => relay.close(() => done())),
+  };
+}

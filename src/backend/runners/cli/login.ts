@@ -133,7 +133,7 @@ export class DeviceLogins {
       const detail = stderrSummary(proc.stderr(), context);
       throw new CodexError("UPSTREAM_UNAVAILABLE", `The codex CLI could not start a login${detail ? `: ${detail}` : "."}`);
     }
-    const loginUrl = this.#checkLoginUrl(printed.url);
+    const loginUrl = checkLoginUrl(printed.url, this.#opts.issuer);
     if (!loginUrl) {
       await proc.stop(this.#opts.timeouts.killGraceMs);
       throw new CodexError("UPSTREAM_UNAVAILABLE", "The codex CLI printed an unexpected login address.");
@@ -185,17 +185,17 @@ export class DeviceLogins {
       check();
     });
   }
+}
 
-  /** https (or the configured issuer's own origin, e.g. a local simulator), at most 2 KB; nothing else is handed to a browser. */
-  #checkLoginUrl(text: string): string | undefined {
-    if (text.length > MAX_LOGIN_URL_CHARS) return undefined;
-    let url: URL;
-    try {
-      url = new URL(text);
-    } catch {
-      return undefined;
-    }
-    if (this.#opts.issuer) return url.origin === new URL(this.#opts.issuer).origin ? url.href : undefined;
-    return url.protocol === "https:" ? url.href : undefined;
+/** https (or the configured issuer's own origin, e.g. a local simulator), at most 2 KB; nothing else is handed to a browser. */
+export function checkLoginUrl(text: string, issuer: string | undefined): string | undefined {
+  if (text.length > MAX_LOGIN_URL_CHARS) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
   }
+  if (issuer) return url.origin === new URL(issuer).origin ? url.href : undefined;
+  return url.protocol === "https:" ? url.href : undefined;
 }

@@ -1,11 +1,21 @@
 /** Options of `cliRunner`, their defaults, and the command lines it gives the codex CLI. */
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CodexLogger } from "../../core/audit.js";
+import {
+  backendOverrides,
+  checkCount as checkCountOf,
+  checkUrl as checkUrlOf,
+  childEnv,
+  codexCommand,
+  MAX_TIMER_MS,
+  MODEL_PATTERN,
+  QUIET_ARGS,
+  type CommandWrapper,
+} from "../codex-command.js";
 
-/** Rewrites a command line before it is spawned (e.g. to run the CLI inside `unshare -n`). */
-export type CommandWrapper = (command: string, args: string[]) => [string, string[]];
+export type { CommandWrapper } from "../codex-command.js";
+export { MODEL_PATTERN, QUIET_ARGS } from "../codex-command.js";
 
 /** Time limits, in milliseconds. No CLI process outlives these. */
 export interface CliRunnerTimeouts {
@@ -81,58 +91,12 @@ export interface ResolvedCliOptions {
   now: () => number;
 }
 
-/** Flags that silence the CLI's optional calls (apps, plugins, analytics). */
-export const QUIET_ARGS: readonly string[] = [
-  "--disable", "apps",
-  "--disable", "plugins",
-  "--disable", "remote_plugin",
-  "-c", "analytics.enabled=false",
-];
-
-/** Environment variables passed through from the server's own (the rest, e.g. OPENAI_API_KEY, is not). */
-const PASSED_ENV = [
-  "PATH", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR",
-  "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "all_proxy", "no_proxy",
-];
-
 /** Longest `instructions` passed on the command line (argv is bounded, and visible to `ps`). */
 export const MAX_INSTRUCTIONS = 32_000;
 
-/** A model name safe to pass as one argument (no leading dash, no spaces). */
-export const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;
-
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Longest delay a Node timer takes (about 24.8 days); a longer one would fire at once. */
-const MAX_TIMER_MS = 2_147_483_647;
-
-function checkCount(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw new TypeError(`cliRunner: ${name} must be an integer from ${min} to ${max}`);
-  return value;
-}
-
-function checkUrl(name: string, url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new TypeError(`cliRunner: ${name} must be an absolute URL`);
-  }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new TypeError(`cliRunner: ${name} must be an http(s) URL`);
-  // A quote would end the TOML string of a -c override.
-  if (/["\\\s]/.test(url)) throw new TypeError(`cliRunner: ${name} must not contain quotes, backslashes or spaces`);
-  return url;
-}
-
-/** The codex bin script of the app's own @openai/codex install, run with this Node; else `codex` on PATH. */
-function defaultCommand(): { command: string; prefix: string[] } {
-  try {
-    const script = createRequire(join(process.cwd(), "index.js")).resolve("@openai/codex/bin/codex.js");
-    return { command: process.execPath, prefix: [script] };
-  } catch {
-    return { command: "codex", prefix: [] };
-  }
-}
+const checkCount = (name: string, value: number, min: number, max?: number) => checkCountOf("cliRunner", name, value, min, max);
+const checkUrl = (name: string, url: string | undefined) => checkUrlOf("cliRunner", name, url);
 
 function defaultHomeRoot(): string {
   const uid = typeof process.getuid === "function" ? String(process.getuid()) : "user";
@@ -145,12 +109,7 @@ export function resolveCliOptions(options: CliRunnerOptions = {}): ResolvedCliOp
   const max = options.maxConcurrentRuns ?? 4;
   if (!Number.isInteger(max) || max < 1) throw new TypeError("cliRunner: maxConcurrentRuns must be a positive integer");
   const issuer = checkUrl("issuer", options.issuer)?.replace(/\/+$/, "");
-  const { command, prefix } = options.codexPath ? { command: options.codexPath, prefix: [] } : defaultCommand();
-  const env: Record<string, string> = {};
-  for (const name of PASSED_ENV) {
-    const value = process.env[name];
-    if (value !== undefined) env[name] = value;
-  }
+  const { command, prefix } = codexCommand(options.codexPath);
   return {
     command,
     commandPrefix: prefix,
@@ -159,7 +118,7 @@ export function resolveCliOptions(options: CliRunnerOptions = {}): ResolvedCliOp
     chatgptBaseUrl: checkUrl("chatgptBaseUrl", options.chatgptBaseUrl),
     openaiBaseUrl: checkUrl("openaiBaseUrl", options.openaiBaseUrl),
     revokeUrl: checkUrl("revokeUrl", options.revokeUrl) ?? (issuer ? `${issuer}/oauth/revoke` : undefined),
-    env: { ...env, NO_COLOR: "1", TERM: "dumb", ...options.env },
+    env: childEnv(options.env),
     wrap: options.wrap ?? ((c, a) => [c, a]),
     model: options.model,
     timeouts: {
@@ -190,8 +149,7 @@ export function execArgs(opts: ResolvedCliOptions, workDir: string, model: strin
   const overrides: string[] = [];
   // A JSON string is a valid TOML basic string; the CLI sends it as a developer message.
   if (instructions) overrides.push("-c", `developer_instructions=${JSON.stringify(instructions)}`);
-  if (opts.chatgptBaseUrl) overrides.push("-c", `chatgpt_base_url="${opts.chatgptBaseUrl}"`);
-  if (opts.openaiBaseUrl) overrides.push("-c", `openai_base_url="${opts.openaiBaseUrl}"`);
+  overrides.push(...backendOverrides(opts));
   const chosen = model ?? opts.model;
   return [
     "exec", "--json", "--skip-git-repo-check", "--ephemeral",

@@ -7,6 +7,7 @@ import { DeviceLogins } from "./login.js";
 import { cliEnv, MAX_INSTRUCTIONS, MODEL_PATTERN, resolveCliOptions, type CliRunnerOptions, type ResolvedCliOptions } from "./options.js";
 import { spawnCli, type CliProcess } from "./spawn.js";
 import { HomeSweeper, touchHome } from "./sweep.js";
+import { withHistory } from "../transcript.js";
 
 /** A CodexRunner that can also stop every CLI process it started (for shutdown and tests). */
 export interface CliRunner extends CodexRunner {
@@ -165,11 +166,3 @@ async function revoke(opts: ResolvedCliOptions, home: string, hold: (proc: CliPr
     clearTimeout(timer);
   }
 }
-
-/** `codex exec` takes one prompt: earlier turns the run policy allowed go in front of it as a transcript. */
-function withHistory(prompt: string, options: RunOptions): string {
-  if (!options.history || options.history.length === 0) return prompt;
-  const transcript = options.history.map((m) => `${m.role === "user" ? "User" : "Assistant"}: ${m.text}`).join("\n\n");
-  return `Earlier in this conversation:\n\n${transcript}\n\nThe user's new message:\n\n${prompt}`;
-}
-

@@ -58,13 +58,16 @@ export function liveProcessCount(): number {
   return live.size;
 }
 
-/** Spawn `codex <args>` for one session folder; stdin gets `input` (or is closed at once). */
+/**
+ * Spawn `codex <args>` for one session folder; stdin gets `input` and is closed
+ * (at once when there is none), or stays open for writes when `input` is null.
+ */
 export function spawnCli(
-  opts: ResolvedCliOptions,
+  opts: Pick<ResolvedCliOptions, "wrap" | "command" | "commandPrefix">,
   args: string[],
   env: Record<string, string>,
   cwd: string,
-  input?: string,
+  input?: string | null,
 ): CliProcess {
   installExitHook();
   const [command, commandArgs] = opts.wrap(opts.command, [...opts.commandPrefix, ...args]);
@@ -98,7 +101,7 @@ export function spawnCli(
     err = (err + chunk).slice(-MAX_STDERR);
   });
   child.stdin?.on("error", () => undefined);
-  child.stdin?.end(input ?? "");
+  if (input !== null) child.stdin?.end(input ?? "");
 
   let done = false;
   const exited = new Promise<Exit>((resolve) => {

@@ -12,11 +12,14 @@ import { CodexError } from "../../core/errors.js";
 import { HOME_NAME } from "./home.js";
 import type { ResolvedCliOptions } from "./options.js";
 
+/** What the sweep needs of a runner's options (the CLI runner's and the app-server runner's both have it). */
+export type SweepOptions = Pick<ResolvedCliOptions, "homeRoot" | "now" | "logger" | "sweepIntervalMs" | "sweepBatchSize" | "maxSessionAgeMs">;
+
 /** A folder used more recently than this is not touched again: one utimes a minute per session at most. */
 const TOUCH_EVERY_MS = 60_000;
 
 /** Record a use of the session folder `name` (its mtime := now). Never follows a symlink; a missing folder is fine. */
-export function touchHome(opts: ResolvedCliOptions, name: string): void {
+export function touchHome(opts: Pick<SweepOptions, "homeRoot" | "now">, name: string): void {
   if (!HOME_NAME.test(name)) return;
   const path = join(opts.homeRoot, name);
   const now = opts.now();
@@ -40,11 +43,11 @@ export class HomeSweeper {
   #busy = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   readonly #log: Required<CodexLogger>;
-  readonly #opts: ResolvedCliOptions;
+  readonly #opts: SweepOptions;
   readonly #inUse: (name: string) => boolean;
 
   /** `inUse(name)` is true while a child process of this runner works in that folder. */
-  constructor(opts: ResolvedCliOptions, inUse: (name: string) => boolean) {
+  constructor(opts: SweepOptions, inUse: (name: string) => boolean) {
     this.#opts = opts;
     this.#inUse = inUse;
     this.#log = safeLogger(opts.logger);
