@@ -9,6 +9,7 @@ const INTEGRATION = [
   "tests/backend/coordination/redis-*.test.ts",
   "tests/backend/fleet/**/*.test.ts",
   "tests/backend/runners/cli/**/*.test.ts",
+  "tests/backend/runners/app-server/**/*.test.ts",
   "tests/simulator/codex-cli.test.ts",
   "tests/simulator/bin.test.ts",
   "tests/package.test.ts",

@@ -30,6 +30,7 @@ const expected: Record<string, string[]> = {
   "./backend/redis": ["createRedisSessionStore"],
   "./backend/direct": ["directRunner"],
   "./backend/cli": ["cliRunner", "sanitizeCliText"],
+  "./backend/app-server": ["appServerRunner"],
   "./backend/next": ["createCodexRouteHandlers"],
   "./backend/fastify": ["codexFastify"],
   "./backend/hono": ["codexHono"],

@@ -1,0 +1,139 @@
+/**
+ * The app-server processes of one runner: at most one per session folder and
+ * at most `maxProcesses` in all. A process is held while it has a login or a
+ * turn; one held by nobody for `idleShutdownMs` is stopped, and an idle one is
+ * stopped early when a new session needs its slot. A process that fails to
+ * start is tried once more before the caller gets an error.
+ */
+import { CodexError } from "../../core/errors.js";
+import type { ResolvedAppServerOptions } from "./options.js";
+import { startAppServer, type AppServer } from "./server-process.js";
+
+interface Entry {
+  /** Resolves once the process is initialised (rejects if it could not be). */
+  ready: Promise<AppServer>;
+  server: AppServer | undefined;
+  holds: number;
+  lastUsed: number;
+  idle: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** A hold on a session's process; `release` once, when the login or turn is over. */
+export interface Lease {
+  readonly server: AppServer;
+  release(): void;
+}
+
+export class AppServerPool {
+  readonly #opts: ResolvedAppServerOptions;
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(opts: ResolvedAppServerOptions) {
+    this.#opts = opts;
+  }
+
+  /** Folders with a process (starting or running): the sweep leaves those alone. */
+  has(name: string): boolean {
+    return this.#entries.has(name);
+  }
+
+  /** Processes starting or running. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The running process of `name`, if any, without holding or starting it. */
+  peek(name: string): AppServer | undefined {
+    return this.#entries.get(name)?.server;
+  }
+
+  /** The folder's process, started (or restarted) if need be, held until `release`. */
+  async acquire(name: string): Promise<Lease> {
+    let entry = this.#entries.get(name);
+    if (!entry) entry = this.#reserve(name);
+    entry.holds++;
+    if (entry.idle) clearTimeout(entry.idle);
+    entry.idle = undefined;
+    let server: AppServer;
+    try {
+      server = await entry.ready;
+    } catch (error) {
+      this.#release(name, entry);
+      throw error;
+    }
+    let held = true;
+    return {
+      server,
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.#release(name, entry);
+      },
+    };
+  }
+
+  /** Stop the folder's process now (logout, or a turn that would not stop). */
+  async stop(name: string): Promise<void> {
+    const entry = this.#entries.get(name);
+    if (!entry) return;
+    this.#forget(name, entry);
+    const server = await entry.ready.catch(() => undefined);
+    await server?.proc.stop(this.#opts.timeouts.killGraceMs);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#entries.keys()].map((name) => this.stop(name)));
+  }
+
+  #reserve(name: string): Entry {
+    // Make room first: the oldest idle process goes; when every process is busy, the caller waits for nobody.
+    let evicted: Promise<void> = Promise.resolve();
+    if (this.#entries.size >= this.#opts.maxProcesses) {
+      const idle = [...this.#entries].filter(([, e]) => e.holds === 0 && e.server).sort(([, a], [, b]) => a.lastUsed - b.lastUsed)[0];
+      if (!idle) {
+        throw new CodexError("RATE_LIMITED", "Too many sessions are busy at once; try again shortly.", { details: { retryAfter: 5 } });
+      }
+      evicted = this.stop(idle[0]);
+    }
+    const entry: Entry = { ready: Promise.resolve(undefined as never), server: undefined, holds: 0, lastUsed: this.#opts.now(), idle: undefined };
+    entry.ready = evicted.then(() => this.#start(name, entry));
+    // A start that failed leaves no entry behind; the next call tries afresh.
+    entry.ready.catch(() => this.#forget(name, entry));
+    this.#entries.set(name, entry);
+    return entry;
+  }
+
+  async #start(name: string, entry: Entry): Promise<AppServer> {
+    let server: AppServer;
+    try {
+      server = await startAppServer(this.#opts, name);
+    } catch {
+      server = await startAppServer(this.#opts, name);
+    }
+    if (this.#entries.get(name) !== entry) {
+      // Stopped (logout) while it was starting.
+      await server.proc.stop(this.#opts.timeouts.killGraceMs);
+      throw new CodexError("UPSTREAM_UNAVAILABLE", "The codex app-server was stopped.");
+    }
+    entry.server = server;
+    // A crash or a kill from outside: the entry goes, the next use starts a new process from the folder.
+    void server.proc.exited.then(() => this.#forget(name, entry));
+    return server;
+  }
+
+  #release(name: string, entry: Entry): void {
+    entry.holds = Math.max(0, entry.holds - 1);
+    entry.lastUsed = this.#opts.now();
+    if (entry.holds > 0 || this.#entries.get(name) !== entry) return;
+    entry.idle = setTimeout(() => {
+      if (entry.holds === 0) void this.stop(name);
+    }, this.#opts.idleShutdownMs);
+    entry.idle.unref();
+  }
+
+  #forget(name: string, entry: Entry): void {
+    if (entry.idle) clearTimeout(entry.idle);
+    entry.idle = undefined;
+    if (this.#entries.get(name) === entry) this.#entries.delete(name);
+  }
+}
