@@ -24,6 +24,8 @@ export type SimulatorEndpoint =
   | "revoke"
   | "models"
   | "accountsCheck"
+  | "usage"
+  | "resetCredits"
   | "responses";
 
 /** One request as the simulator saw it, for debugging a client (see `onRequest`). */
