@@ -10,6 +10,7 @@ const INTEGRATION = [
   "tests/backend/fleet/**/*.test.ts",
   "tests/backend/runners/cli/**/*.test.ts",
   "tests/simulator/codex-cli.test.ts",
+  "tests/simulator/app-server.test.ts",
   "tests/simulator/bin.test.ts",
   "tests/package.test.ts",
 ];
