@@ -8,17 +8,18 @@ import { estimateTokens, splitDeltas } from "./responses-input.js";
 import { isRefusal, planTurn, type TurnPlan } from "./responses-turn.js";
 import { SseWriter } from "./sse.js";
 import type { TestAccount } from "./types.js";
-import { limitedMeter, meterHeaders, recordLimitHit } from "./usage.js";
+import { limitedMeter, meterHeaders } from "./usage.js";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** The 429 of an exhausted plan, with the meter headers the CLI reads; the account's usage read shows it too. */
+/** The 429 of an exhausted plan, with the meter headers the CLI reads. */
 function usageLimit(ctx: SimContext, res: ServerResponse, account: Required<TestAccount>): boolean {
   const fault = ctx.faults.take("usage-limit");
   if (!fault) return false;
   const nowSeconds = Math.floor(ctx.now() / 1000);
   const hit = { resetsAt: fault.resetsAt ?? nowSeconds + 3600, planType: fault.planType ?? account.planType };
-  recordLimitHit(ctx, account.accountId, hit);
+  // The account's usage read says so too, until the reset.
+  ctx.limitHits.set(account.accountId, hit);
   const body = {
     error: {
       type: "usage_limit_reached",

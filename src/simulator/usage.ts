@@ -1,11 +1,11 @@
 import type { SimContext } from "./context.js";
 
 /** The 5-hour window every plan's primary meter measures. */
-export const PRIMARY_WINDOW_SECONDS = 300 * 60;
+const PRIMARY_WINDOW_SECONDS = 300 * 60;
 /** The weekly window of the secondary meter. */
-export const SECONDARY_WINDOW_SECONDS = 10080 * 60;
+const SECONDARY_WINDOW_SECONDS = 10080 * 60;
 
-/** Percentages an account shows before any limit: low, so a client sees room left. */
+/** The 5-hour meter before any limit: low, so a client sees room left. */
 const NORMAL_PRIMARY_PERCENT = 12;
 /** The weekly meter, the same as the usage-limit fault's `x-codex-secondary-used-percent`. */
 const SECONDARY_PERCENT = 42;
@@ -36,7 +36,7 @@ function nowSeconds(ctx: SimContext): number {
   return Math.floor(ctx.now() / 1000);
 }
 
-function window(now: number, usedPercent: number, seconds: number, resetAt: number): UsageWindow {
+function meterWindow(now: number, usedPercent: number, seconds: number, resetAt: number): UsageWindow {
   return { used_percent: usedPercent, limit_window_seconds: seconds, reset_after_seconds: Math.max(0, resetAt - now), reset_at: resetAt };
 }
 
@@ -45,19 +45,14 @@ function windowEnd(now: number, seconds: number): number {
   return (Math.floor(now / seconds) + 1) * seconds;
 }
 
-/** Record that the usage-limit fault fired for `accountId`; its usage read says so until `resetsAt`. */
-export function recordLimitHit(ctx: SimContext, accountId: string, hit: UsageLimitHit): void {
-  ctx.limitHits.set(accountId, hit);
-}
-
 /** The meter of a limit that lifts at `resetsAt`: the primary window full, the weekly one resetting six days after. */
 export function limitedMeter(ctx: SimContext, hit: UsageLimitHit): UsageMeter {
   const now = nowSeconds(ctx);
   return {
     planType: hit.planType,
     limitReached: true,
-    primary: window(now, 100, PRIMARY_WINDOW_SECONDS, hit.resetsAt),
-    secondary: window(now, SECONDARY_PERCENT, SECONDARY_WINDOW_SECONDS, hit.resetsAt + 6 * 86400),
+    primary: meterWindow(now, 100, PRIMARY_WINDOW_SECONDS, hit.resetsAt),
+    secondary: meterWindow(now, SECONDARY_PERCENT, SECONDARY_WINDOW_SECONDS, hit.resetsAt + 6 * 86400),
   };
 }
 
@@ -69,12 +64,12 @@ export function meterOf(ctx: SimContext, accountId: string, planType: string): U
   return {
     planType,
     limitReached: false,
-    primary: window(now, NORMAL_PRIMARY_PERCENT, PRIMARY_WINDOW_SECONDS, windowEnd(now, PRIMARY_WINDOW_SECONDS)),
-    secondary: window(now, SECONDARY_PERCENT, SECONDARY_WINDOW_SECONDS, windowEnd(now, SECONDARY_WINDOW_SECONDS)),
+    primary: meterWindow(now, NORMAL_PRIMARY_PERCENT, PRIMARY_WINDOW_SECONDS, windowEnd(now, PRIMARY_WINDOW_SECONDS)),
+    secondary: meterWindow(now, SECONDARY_PERCENT, SECONDARY_WINDOW_SECONDS, windowEnd(now, SECONDARY_WINDOW_SECONDS)),
   };
 }
 
-/** The `x-codex-*` headers of a 429 `usage_limit_reached`, read by the CLI for its status line. */
+/** The `x-codex-*` headers of a 429 `usage_limit_reached` (codex turns them into its rate-limit snapshot). */
 export function meterHeaders(meter: UsageMeter): Record<string, string> {
   return {
     "x-codex-primary-used-percent": String(meter.primary.used_percent),
