@@ -11,6 +11,7 @@ const INTEGRATION = [
   "tests/backend/runners/cli/**/*.test.ts",
   "tests/backend/runners/app-server/**/*.test.ts",
   "tests/simulator/codex-cli.test.ts",
+  "tests/simulator/app-server.test.ts",
   "tests/simulator/bin.test.ts",
   "tests/package.test.ts",
 ];

@@ -2,6 +2,7 @@ import { authenticate } from "./backend-auth.js";
 import type { RouteHandler } from "./context.js";
 import { enterEndpoint } from "./endpoint-faults.js";
 import { sendJson } from "./http.js";
+import { meterOf, usageBody } from "./usage.js";
 
 /** `1.2.3` → [1, 2, 3]; undefined if it is not a dotted version. */
 function parseVersion(text: string): number[] | undefined {
@@ -96,4 +97,25 @@ export const accountsCheck: RouteHandler = (ctx, { req, res }) => {
       },
     ],
   });
+};
+
+/**
+ * `GET /backend-api/wham/usage`: the account's rate-limit meter (what `account/rateLimits/read` of
+ * `codex app-server` reports). Full while a usage-limit fault it hit has not reset, low otherwise.
+ */
+export const usage: RouteHandler = (ctx, { req, res }) => {
+  if (enterEndpoint(ctx, "usage", res)) return;
+  const account = authenticate(ctx, req, res);
+  if (!account) return;
+  sendJson(res, 200, usageBody(meterOf(ctx, account.accountId, account.planType)));
+};
+
+/**
+ * `GET /backend-api/wham/rate-limit-reset-credits`: the credits that would reset a reached limit early.
+ * The simulator grants none; codex 0.169 reports this as `rateLimitResetCredits` of `account/rateLimits/read`.
+ */
+export const resetCredits: RouteHandler = (ctx, { req, res }) => {
+  if (enterEndpoint(ctx, "resetCredits", res)) return;
+  if (!authenticate(ctx, req, res)) return;
+  sendJson(res, 200, { available_count: 0, credits: [] });
 };

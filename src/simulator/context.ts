@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DeviceFlow } from "./device-flow.js";
 import type { FaultRegistry } from "./faults.js";
 import type { TokenStore } from "./tokens.js";
+import type { UsageLimitHit } from "./usage.js";
 import type { AnswerContext, SimulatorEndpoint, SimulatorStats, TestAccount } from "./types.js";
 
 /** Everything a route handler needs: the simulator's state and settings. */
@@ -19,6 +20,8 @@ export interface SimContext {
   models: string[];
   /** The account the /codex/device page approves as. */
   pageAccount: TestAccount;
+  /** The last usage limit each account hit (by account id), for its usage read. */
+  limitHits: Map<string, UsageLimitHit>;
 }
 
 /** A request handed to a route: the body is already read and decoded. */

@@ -8,6 +8,7 @@ import { estimateTokens, splitDeltas } from "./responses-input.js";
 import { isRefusal, planTurn, type TurnPlan } from "./responses-turn.js";
 import { SseWriter } from "./sse.js";
 import type { TestAccount } from "./types.js";
+import { limitedMeter, meterHeaders } from "./usage.js";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -16,26 +17,19 @@ function usageLimit(ctx: SimContext, res: ServerResponse, account: Required<Test
   const fault = ctx.faults.take("usage-limit");
   if (!fault) return false;
   const nowSeconds = Math.floor(ctx.now() / 1000);
-  const resetsAt = fault.resetsAt ?? nowSeconds + 3600;
-  const planType = fault.planType ?? account.planType;
+  const hit = { resetsAt: fault.resetsAt ?? nowSeconds + 3600, planType: fault.planType ?? account.planType };
+  // The account's usage read says so too, until the reset.
+  ctx.limitHits.set(account.accountId, hit);
   const body = {
     error: {
       type: "usage_limit_reached",
       message: "The usage limit has been reached",
-      plan_type: planType,
-      resets_at: resetsAt,
-      resets_in_seconds: Math.max(0, resetsAt - nowSeconds),
+      plan_type: hit.planType,
+      resets_at: hit.resetsAt,
+      resets_in_seconds: Math.max(0, hit.resetsAt - nowSeconds),
     },
   };
-  sendJson(res, 429, body, {
-    "x-codex-primary-used-percent": "100",
-    "x-codex-primary-window-minutes": "300",
-    "x-codex-primary-reset-at": String(resetsAt),
-    "x-codex-secondary-used-percent": "42",
-    "x-codex-secondary-window-minutes": "10080",
-    "x-codex-secondary-reset-at": String(resetsAt + 6 * 86400),
-    "x-codex-plan-type": planType,
-  });
+  sendJson(res, 429, body, meterHeaders(limitedMeter(ctx, hit)));
   return true;
 }
 

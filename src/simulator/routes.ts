@@ -1,4 +1,4 @@
-import { accountsCheck, models } from "./backend-routes.js";
+import { accountsCheck, models, resetCredits, usage } from "./backend-routes.js";
 import type { Route } from "./context.js";
 import { devicePage, devicePageSubmit } from "./device-page.js";
 import { deviceToken, usercode } from "./device-routes.js";
@@ -19,6 +19,8 @@ export const ROUTES: Route[] = [
   { method: "POST", path: "/codex/device", endpoint: "device", handler: devicePageSubmit },
   { method: "GET", path: "/backend-api/codex/models", endpoint: "models", handler: models },
   { method: "GET", path: "/backend-api/wham/accounts/check", endpoint: "accountsCheck", handler: accountsCheck },
+  { method: "GET", path: "/backend-api/wham/usage", endpoint: "usage", handler: usage },
+  { method: "GET", path: "/backend-api/wham/rate-limit-reset-credits", endpoint: "resetCredits", handler: resetCredits },
   { method: "POST", path: RESPONSES_PATH, endpoint: "responses", handler: responses },
 ];
 

@@ -28,6 +28,8 @@ function emptyStats(): SimulatorStats {
     revoke: 0,
     models: 0,
     accountsCheck: 0,
+    usage: 0,
+    resetCredits: 0,
     responses: 0,
     refreshReuse: 0,
     websocket: 0,
@@ -68,6 +70,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     answer: options.answer ?? echoAnswer,
     models: options.models ?? DEFAULT_MODELS,
     pageAccount: options.pageAccount ?? {},
+    limitHits: new Map(),
   };
   const server = await listen(ctx, options, host, options.port ?? 0);
   const urlHost = host.includes(":") ? `[${host}]` : host === "0.0.0.0" ? "127.0.0.1" : host;

@@ -15,7 +15,24 @@ export interface TestAccount {
   name?: string;
 }
 
-/** Endpoints the simulator counts and can target with a fault. */
+/**
+ * Endpoints the simulator counts and can target with a fault. The backend ones (under
+ * `/backend-api`) all want the bearer access token and a matching `chatgpt-account-id`:
+ * - `models`: `GET /codex/models?client_version=X`, the model catalogue.
+ * - `accountsCheck`: `GET /wham/accounts/check`, the account's workspace routing.
+ * - `usage`: `GET /wham/usage`, the account's rate-limit meter, as `codex app-server` reads it for
+ *   `account/rateLimits/read`: `{ plan_type, rate_limit: { allowed, limit_reached, primary_window,
+ *   secondary_window }, credits: null }`, each window `{ used_percent, limit_window_seconds,
+ *   reset_after_seconds, reset_at }` (Unix seconds). Normally 12 % of a 5-hour window and 42 % of a
+ *   weekly one, both fixed windows counted from the epoch on the simulator's `now`; after the
+ *   `usage-limit` fault fired for the account, full until the reset it named (see that fault).
+ * - `resetCredits`: `GET /wham/rate-limit-reset-credits`, credits that lift a limit early: none
+ *   (`{ available_count: 0, credits: [] }`).
+ * - `responses`: `POST /codex/responses`, one turn streamed as server-sent events.
+ *
+ * `GET /wham/settings/user`, which `codex app-server` reads at each turn, is not served (a 404 in
+ * `unknown`): the shape it decodes is not known, and it carries on without it.
+ */
 export type SimulatorEndpoint =
   | "usercode"
   | "deviceToken"
@@ -24,6 +41,8 @@ export type SimulatorEndpoint =
   | "revoke"
   | "models"
   | "accountsCheck"
+  | "usage"
+  | "resetCredits"
   | "responses";
 
 /** One request as the simulator saw it, for debugging a client (see `onRequest`). */
@@ -111,7 +130,12 @@ export interface FaultOptions {
   "server-error": FaultBase & { endpoint?: SimulatorEndpoint; status?: number };
   /** Accept the request on `endpoint` (default: every endpoint) and never answer. */
   hang: FaultBase & { endpoint?: SimulatorEndpoint };
-  /** 429 `usage_limit_reached` on responses, with `x-codex-*` headers. */
+  /**
+   * 429 `usage_limit_reached` on responses, with `x-codex-*` headers. From then on the account's
+   * `/wham/usage` reads limit reached, primary window 100 % resetting at `resetsAt` (Unix seconds;
+   * default an hour after it fired), with `planType` (default the account's plan), until `resetsAt`
+   * passes; `clearFaults()` does not lift it. A plan codex does not know reads as `"unknown"` there.
+   */
   "usage-limit": FaultBase & { resetsAt?: number; planType?: string };
   /** 429 `usage_not_included` on responses (the plan has no Codex). */
   "usage-not-included": FaultBase & { planType?: string };

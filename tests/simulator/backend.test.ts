@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { startSimulator, type Simulator, type SimulatorOptions } from "../../src/simulator/index.js";
+import { startSimulator, type Simulator, type SimulatorOptions, type TestAccount } from "../../src/simulator/index.js";
 
 const CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann";
 const ACCOUNT_ID = "3f1e7c1a-5b7d-4e0c-9a51-2d4c1f0b8e6a";
@@ -24,14 +24,19 @@ async function post(url: string, body: unknown): Promise<Response> {
 }
 
 /** Start a simulator and sign in through the device flow, as a runner would. */
-async function signedIn(options: SimulatorOptions = {}): Promise<Session> {
+async function signedIn(options: SimulatorOptions = {}, account?: TestAccount): Promise<Session> {
   const server = await startSimulator(options);
   sim = server;
+  return signIn(server, account);
+}
+
+/** Sign in to a running simulator as `account` (default: the default account). */
+async function signIn(server: Simulator, account?: TestAccount): Promise<Session> {
   const start = (await (await post(`${server.url}/api/accounts/deviceauth/usercode`, { client_id: CLIENT_ID })).json()) as {
     device_auth_id: string;
     user_code: string;
   };
-  server.approve(start.user_code);
+  server.approve(start.user_code, account);
   const code = (await (await post(`${server.url}/api/accounts/deviceauth/token`, start)).json()) as Record<string, string>;
   const res = await fetch(`${server.url}/oauth/token`, {
     method: "POST",
@@ -44,7 +49,8 @@ async function signedIn(options: SimulatorOptions = {}): Promise<Session> {
     }),
   });
   const access = ((await res.json()) as { access_token: string }).access_token;
-  return { server, access, headers: { authorization: `Bearer ${access}`, "chatgpt-account-id": ACCOUNT_ID } };
+  const accountId = account?.accountId ?? ACCOUNT_ID;
+  return { server, access, headers: { authorization: `Bearer ${access}`, "chatgpt-account-id": accountId } };
 }
 
 function turnBody(text: string): Record<string, unknown> {
@@ -125,6 +131,107 @@ describe("models and accounts", () => {
       accounts: [{ id: ACCOUNT_ID, workspace_backend_origin: "https://chatgpt.com", account_routing_override: "NO_CONSTRAINT" }],
     });
     expect(s.server.stats().accountsCheck).toBe(1);
+  });
+});
+
+describe("usage and rate limits", () => {
+  // A fixed clock: 1_800_000_100 s is 100 s into a 5-hour window and 6 d 16 h 4 min into a week (both counted from the epoch).
+  const NOW = 1_800_000_100_000;
+  const usageOf = (s: Session, headers = s.headers) => fetch(`${s.server.url}/backend-api/wham/usage`, { headers });
+
+  it("answers wham/usage with the account's plan and low usage in fixed 5-hour and weekly windows", async () => {
+    const s = await signedIn({ now: () => NOW }, { planType: "pro" });
+    const res = await usageOf(s);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      plan_type: "pro",
+      rate_limit: {
+        allowed: true,
+        limit_reached: false,
+        primary_window: { used_percent: 12, limit_window_seconds: 18_000, reset_after_seconds: 17_900, reset_at: 1_800_018_000 },
+        secondary_window: { used_percent: 42, limit_window_seconds: 604_800, reset_after_seconds: 489_500, reset_at: 1_800_489_600 },
+      },
+      credits: null,
+    });
+    expect(s.server.stats().usage).toBe(1);
+  });
+
+  it("requires the token and its account, on usage and reset credits alike", async () => {
+    const s = await signedIn();
+    for (const path of ["/backend-api/wham/usage", "/backend-api/wham/rate-limit-reset-credits"]) {
+      const url = `${s.server.url}${path}`;
+      expect((await fetch(url)).status).toBe(401);
+      const [h, p] = s.access.split(".");
+      expect((await fetch(url, { headers: { ...s.headers, authorization: `Bearer ${h}.${p}.${"A".repeat(43)}` } })).status).toBe(401);
+      expect((await fetch(url, { headers: { ...s.headers, "chatgpt-account-id": "someone-else" } })).status).toBe(403);
+      expect((await fetch(url, { method: "POST", headers: s.headers })).status).toBe(405);
+    }
+    // The refused requests count; a wrong method is an unknown request, not the endpoint's.
+    expect(s.server.stats()).toMatchObject({ usage: 3, resetCredits: 3 });
+  });
+
+  it("reports a fired usage-limit for that account only, consistent with the 429 headers, until it resets", async () => {
+    let now = NOW;
+    const server = await startSimulator({ now: () => now, accessTokenTtlSeconds: 7200 });
+    sim = server;
+    const ada = await signIn(server, { accountId: "acct-ada", planType: "plus" });
+    const bob = await signIn(server, { accountId: "acct-bob", planType: "team" });
+    const resetsAt = 1_800_003_700;
+    server.fault("usage-limit", { resetsAt, planType: "pro", times: 1 });
+    // Injected but not yet fired: nobody has hit it.
+    expect(((await (await usageOf(ada)).json()) as { rate_limit: { limit_reached: boolean } }).rate_limit.limit_reached).toBe(false);
+
+    const refused = await respond(ada, turnBody("hi"));
+    expect(refused.status).toBe(429);
+    const limited = (await (await usageOf(ada)).json()) as {
+      plan_type: string;
+      rate_limit: { allowed: boolean; limit_reached: boolean; primary_window: Record<string, number>; secondary_window: Record<string, number> };
+    };
+    expect(limited.plan_type).toBe("pro");
+    expect(limited.rate_limit).toMatchObject({ allowed: false, limit_reached: true });
+    expect(limited.rate_limit.primary_window).toEqual({ used_percent: 100, limit_window_seconds: 18_000, reset_after_seconds: 3600, reset_at: resetsAt });
+    // The same meter as the 429's headers.
+    expect(String(limited.rate_limit.primary_window["used_percent"])).toBe(refused.headers.get("x-codex-primary-used-percent"));
+    expect(String(limited.rate_limit.primary_window["reset_at"])).toBe(refused.headers.get("x-codex-primary-reset-at"));
+    expect(String(limited.rate_limit.secondary_window["used_percent"])).toBe(refused.headers.get("x-codex-secondary-used-percent"));
+    expect(String(limited.rate_limit.secondary_window["reset_at"])).toBe(refused.headers.get("x-codex-secondary-reset-at"));
+    expect(String((limited.rate_limit.secondary_window["limit_window_seconds"] ?? 0) / 60)).toBe(refused.headers.get("x-codex-secondary-window-minutes"));
+
+    const other = (await (await usageOf(bob)).json()) as { plan_type: string; rate_limit: { limit_reached: boolean } };
+    expect(other).toMatchObject({ plan_type: "team", rate_limit: { limit_reached: false } });
+
+    now = resetsAt * 1000;
+    const reset = (await (await usageOf(ada)).json()) as { plan_type: string; rate_limit: { limit_reached: boolean; primary_window: { used_percent: number } } };
+    expect(reset).toMatchObject({ plan_type: "plus", rate_limit: { limit_reached: false, primary_window: { used_percent: 12 } } });
+  });
+
+  it("names the account's plan and a reset an hour out when the usage-limit fault sets neither", async () => {
+    const s = await signedIn({ now: () => NOW }, { planType: "team" });
+    s.server.fault("usage-limit", { times: 1 });
+    expect((await respond(s, turnBody("hi"))).status).toBe(429);
+    const body = (await (await usageOf(s)).json()) as { plan_type: string; rate_limit: { primary_window: Record<string, number> } };
+    expect(body.plan_type).toBe("team");
+    expect(body.rate_limit.primary_window).toMatchObject({ used_percent: 100, reset_at: NOW / 1000 + 3600, reset_after_seconds: 3600 });
+  });
+
+  it("applies endpoint faults to usage and reset credits without touching other endpoints", async () => {
+    const s = await signedIn();
+    s.server.fault("server-error", { endpoint: "usage", status: 503, times: 1 });
+    expect((await usageOf(s)).status).toBe(503);
+    expect((await usageOf(s)).status).toBe(200);
+    s.server.fault("cloudflare-challenge", { endpoint: "resetCredits", times: 1 });
+    const challenged = await fetch(`${s.server.url}/backend-api/wham/rate-limit-reset-credits`, { headers: s.headers });
+    expect(challenged.status).toBe(403);
+    expect(challenged.headers.get("cf-mitigated")).toBe("challenge");
+    expect((await usageOf(s)).status).toBe(200);
+  });
+
+  it("grants no rate-limit reset credits", async () => {
+    const s = await signedIn();
+    const res = await fetch(`${s.server.url}/backend-api/wham/rate-limit-reset-credits`, { headers: s.headers });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ available_count: 0, credits: [] });
+    expect(s.server.stats()).toMatchObject({ resetCredits: 1, unknown: [] });
   });
 });
 
