@@ -5,7 +5,7 @@
  * for the CLI runner (a private namespace where `unshare -n` works, dead proxies
  * elsewhere).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { CodexHandler } from "../../src/backend/core/handler.js";
@@ -30,8 +30,10 @@ export interface AppServerHarness {
   /** Handler log lines and the runner's own (stderr) log lines. */
   logs: string[];
   newClient(): Client;
-  /** Pids of processes still running whose command line names this harness's folder. */
+  /** Pids of processes still running whose command line names this harness's folder, or whose CODEX_HOME is under it. */
   processes(): number[];
+  /** Pids of native app-server processes (the binary itself, not its wrappers) with a CODEX_HOME under homeRoot. */
+  appServers(): number[];
   close(): Promise<void>;
 }
 
@@ -72,13 +74,15 @@ export async function startAppServerHarness(
       return [...made.logs, ...runnerLogs];
     },
     newClient: () => new Client(made.handler),
-    processes: () => processesMatching(dir),
+    processes: () => [...new Set([...processesMatching(dir), ...processesWithHomeUnder(dir)])],
+    // A fork of the binary (before it execs a helper, e.g. its shell snapshot) has the same command line: not counted.
+    appServers: () => processesWithHomeUnder(homeRoot).filter((pid) => isNativeAppServer(pid) && !isNativeAppServer(parentOf(pid))),
     async close() {
       await runner.close();
       await fence.close();
       await sim.close();
       // The binary's children may take a moment to follow their leader.
-      await waitFor(() => processesMatching(dir).length === 0, 5_000, "no app-server process left").catch(() => undefined);
+      await waitFor(() => processesMatching(dir).length + processesWithHomeUnder(dir).length === 0, 5_000, "no app-server process left").catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -98,4 +102,41 @@ export async function signIn(h: AppServerHarness, client: Client, account: { ema
     20_000,
     "the login to complete",
   );
+}
+
+function parentOf(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+  } catch {
+    return 0;
+  }
+}
+
+/** The native codex binary running `app-server` (not the npm wrapper or the relay, which run under node). */
+function isNativeAppServer(pid: number): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    return /(^|\/)codex$/.test(argv[0] ?? "") && argv[1] === "app-server";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Processes whose environment sets CODEX_HOME under `root` (the native binary's command line
+ * names no folder: its home comes by environment). Linux /proc; zombies have no environment.
+ */
+export function processesWithHomeUnder(root: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      if (env.some((line) => line.startsWith(`CODEX_HOME=${root}/`) || line === `CODEX_HOME=${root}`)) pids.push(pid);
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return pids;
 }

@@ -23,17 +23,18 @@ export class StreamScrubber {
 
   /** The text that is safe to send now. */
   push(delta: string): string {
-    const text = this.#replace(this.#held + delta);
+    // The cut is found on the raw text: a whole short secret (one part of a token) may be the start of a longer one.
+    const text = this.#held + delta;
     const cut = this.#heldFrom(text);
     this.#held = text.slice(cut);
-    return text.slice(0, cut);
+    return this.#replace(text.slice(0, cut));
   }
 
   /** What is still held back, at the end of a message. */
   flush(): string {
     const rest = this.#held;
     this.#held = "";
-    return rest;
+    return this.#replace(rest);
   }
 
   #replace(text: string): string {

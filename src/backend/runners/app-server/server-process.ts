@@ -73,9 +73,12 @@ function logStderr(opts: ResolvedAppServerOptions, proc: CliProcess, home: strin
     partial += chunk;
     const lines = partial.split("\n");
     partial = (lines.pop() ?? "").slice(-16 * 1024);
-    for (const line of lines) {
-      if (line.trim() === "" || NOISE.test(line)) continue;
-      const text = sanitizeCliText(scrubText(line, secretsOf(home)), { paths: [home] });
+    const useful = lines.filter((line) => line.trim() !== "" && !NOISE.test(line));
+    if (useful.length === 0) return;
+    // Read per chunk, not per line: the binary refreshes tokens itself, so they are read again each time.
+    const secrets = secretsOf(home);
+    for (const line of useful) {
+      const text = sanitizeCliText(scrubText(line, secrets), { paths: [home] });
       if (text) log.warn("codex app-server: " + text, { code: "APP_SERVER_STDERR" });
     }
   });

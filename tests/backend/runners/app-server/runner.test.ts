@@ -1,0 +1,282 @@
+/**
+ * appServerRunner against the real `codex app-server` and the simulator, through the
+ * real handler: usage limits, aborts, crashes, the process pool, several accounts,
+ * and token confinement. Every test ends with no process of its harness left.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { RunEvent } from "../../../../src/contract.js";
+import { textOf, type Client } from "../../../support/direct-harness.js";
+import { findLeak, tokenWindows, waitFor } from "../../../support/cli-harness.js";
+import { signIn, startAppServerHarness, type AppServerHarness } from "../../../support/app-server-harness.js";
+
+let h: AppServerHarness | undefined;
+afterEach(async () => {
+  const harness = h;
+  h = undefined;
+  if (!harness) return;
+  await harness.close();
+  expect(harness.processes()).toEqual([]);
+});
+
+/** Every file under `root`, recursively (no symlinks followed). */
+function filesUnder(root: string): string[] {
+  if (!existsSync(root)) return [];
+  const out: string[] = [];
+  for (const name of readdirSync(root)) {
+    const path = join(root, name);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat) continue;
+    if (stat.isDirectory()) out.push(...filesUnder(path));
+    else if (stat.isFile()) out.push(path);
+  }
+  return out;
+}
+
+/** Start a run and read its NDJSON events as they come; `stop()` aborts the request. */
+function streamRun(client: Client, prompt: string) {
+  const controller = new AbortController();
+  const events: RunEvent[] = [];
+  let ended = false;
+  const done = (async () => {
+    const response = await client.request("/run/stream", { method: "POST", body: { prompt }, signal: controller.signal });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for (;;) {
+        const { value, done: finished } = await reader.read();
+        if (finished) break;
+        buffer += decoder.decode(value, { stream: true });
+        let newline = buffer.indexOf("\n");
+        while (newline >= 0) {
+          events.push(JSON.parse(buffer.slice(0, newline)) as RunEvent);
+          buffer = buffer.slice(newline + 1);
+          newline = buffer.indexOf("\n");
+        }
+      }
+    } catch {
+      // Aborted by the test.
+    } finally {
+      ended = true;
+    }
+  })();
+  return { events, done, stop: () => controller.abort(), ended: () => ended };
+}
+
+describe("appServerRunner: runs", { timeout: 60_000 }, () => {
+  it("a usage limit is USAGE_LIMIT with resetsAt and plan from the account's rate-limit read", async () => {
+    h = await startAppServerHarness();
+    await signIn(h, h.client, { email: "ada@example.com", planType: "plus" });
+    h.sim.fault("usage-limit", { times: 1, resetsAt: 1_900_000_000, planType: "pro" });
+    const run = await h.client.run("hi");
+    expect(run.events.at(-1)).toMatchObject({ type: "error", code: "USAGE_LIMIT", resetsAt: 1_900_000_000_000, planType: "pro" });
+    expect(h.sim.stats().usage).toBeGreaterThanOrEqual(1);
+    // The limit was one turn's: the next one runs on the same process and thread.
+    const next = await h.client.run("again");
+    expect(next.events.at(-1)).toMatchObject({ type: "done" });
+    expect(h.runner.processCount()).toBe(1);
+  });
+
+  it("aborting mid-turn interrupts the turn; the process is free for the next run at once", async () => {
+    h = await startAppServerHarness();
+    await signIn(h, h.client);
+    h.sim.fault("slow-stream", { delayMs: 150, times: 1 });
+    const run = streamRun(h.client, "one two three four five six seven eight nine ten eleven twelve");
+    await waitFor(() => run.events.some((e) => e.type === "assistant-text"), 15_000, "the first delta");
+    run.stop();
+    await run.done;
+    expect(run.events.some((e) => e.type === "done")).toBe(false);
+    // Not busy: a new run is accepted and answered whole, by the same single process.
+    const pids = h.appServers();
+    expect(pids).toHaveLength(1);
+    const next = await waitFor(async () => {
+      const attempt = await h!.client.run("after the abort");
+      return attempt.events.at(-1)?.type === "done" ? attempt : undefined;
+    }, 10_000, "a run after the abort");
+    expect(textOf(next.events)).toBe("You said: after the abort");
+    expect(h.appServers()).toEqual(pids);
+  });
+
+  it("a killed app-server ends its run with RUN_FAILED; the next run restarts it from the folder, still signed in", async () => {
+    h = await startAppServerHarness();
+    await signIn(h, h.client);
+    h.sim.fault("slow-stream", { delayMs: 200, times: 1 });
+    const run = streamRun(h.client, "one two three four five six seven eight nine ten");
+    await waitFor(() => run.events.some((e) => e.type === "assistant-text"), 15_000, "the first delta");
+    const [pid] = h.appServers();
+    process.kill(pid!, "SIGKILL");
+    await run.done;
+    expect(run.events.at(-1)).toMatchObject({ type: "error", code: "RUN_FAILED" });
+    const next = await h.client.run("after the crash");
+    expect(next.events.at(-1)).toMatchObject({ type: "done" });
+    expect(textOf(next.events)).toBe("You said: after the crash");
+    const after = h.appServers();
+    expect(after).toHaveLength(1);
+    expect(after[0]).not.toBe(pid);
+    expect((await h.client.json("/status")).body.ok).toBe(true);
+  });
+
+  it("an idle process is shut down; /status answers without starting one; the next run starts it again", async () => {
+    h = await startAppServerHarness({}, { idleShutdownMs: 300 });
+    await signIn(h, h.client, { email: "idle@example.com" });
+    expect((await h.client.run("first")).events.at(-1)).toMatchObject({ type: "done" });
+    await waitFor(() => h!.runner.processCount() === 0 && h!.appServers().length === 0, 10_000, "the idle shutdown");
+    for (let i = 0; i < 20; i++) expect((await h.client.json("/status")).body).toMatchObject({ ok: true, account: { email: "idle@example.com" } });
+    expect(h.runner.processCount()).toBe(0);
+    expect(h.appServers()).toEqual([]);
+    const again = await h.client.run("second");
+    expect(textOf(again.events)).toBe("You said: second");
+  });
+
+  it("logout during a turn ends the stream, stops the process and removes the folder", async () => {
+    h = await startAppServerHarness();
+    await signIn(h, h.client);
+    const [folder] = readdirSync(h.homeRoot);
+    h.sim.fault("slow-stream", { delayMs: 300, times: 1 });
+    const run = streamRun(h.client, "one two three four five six seven eight nine ten");
+    await waitFor(() => run.events.some((e) => e.type === "assistant-text"), 15_000, "the first delta");
+    const started = Date.now();
+    expect((await h.client.json("/logout", { method: "POST" })).status).toBe(200);
+    await run.done;
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(run.events.some((e) => e.type === "done")).toBe(false);
+    expect(existsSync(join(h.homeRoot, folder!))).toBe(false);
+    await waitFor(() => h!.appServers().length === 0, 5_000, "the process to go");
+    expect(h.runner.processCount()).toBe(0);
+  });
+});
+
+describe("appServerRunner: logins", { timeout: 60_000 }, () => {
+  it("Start over cancels the pending login: the first code no longer signs the session in", async () => {
+    h = await startAppServerHarness();
+    await h.client.json("/session", { method: "POST" });
+    const first = await h.client.json("/login/start", { method: "POST" });
+    const second = await h.client.json("/login/start", { method: "POST" });
+    expect(second.status).toBe(200);
+    expect(second.body.userCode).not.toBe(first.body.userCode);
+    expect(h.sim.approve(first.body.userCode, { email: "old@example.com" })).toBe(true);
+    // The cancelled login stops polling: the approval of its code is never picked up.
+    const pollsBefore = h.sim.stats().deviceToken;
+    await waitFor(() => h!.sim.stats().deviceToken > pollsBefore + 2, 10_000, "the new login to poll");
+    expect((await h.client.json("/status")).body).toMatchObject({ ok: false, status: "pending" });
+    expect(h.sim.approve(second.body.userCode, { email: "new@example.com" })).toBe(true);
+    const status = await waitFor(async () => {
+      const s = await h!.client.json("/status");
+      return s.body.ok ? s.body : undefined;
+    }, 15_000, "sign-in with the second code");
+    expect(status.account.email).toBe("new@example.com");
+    expect(h.appServers()).toHaveLength(1);
+  });
+
+  it("device code login not enabled → 403 DEVICE_AUTH_NOT_ENABLED", async () => {
+    h = await startAppServerHarness();
+    h.sim.fault("device-auth-disabled", { times: 1 });
+    await h.client.json("/session", { method: "POST" });
+    const start = await h.client.json("/login/start", { method: "POST" });
+    expect(start.status).toBe(403);
+    expect(start.body).toMatchObject({ code: "DEVICE_AUTH_NOT_ENABLED" });
+  });
+
+  // Upstream answers a denied code's poll as it answers a pending one (403), so the app-server keeps
+  // polling a denied login: it ends when its code's lifetime does.
+  it("a login that is not completed in time ends as LOGIN_EXPIRED and lets go of its process", async () => {
+    h = await startAppServerHarness({}, { timeouts: { loginMs: 1_500 }, idleShutdownMs: 200 });
+    await h.client.json("/session", { method: "POST" });
+    const start = await h.client.json("/login/start", { method: "POST" });
+    expect(h.sim.deny(start.body.userCode)).toBe(true);
+    expect((await h.client.json("/status")).body).toMatchObject({ ok: false, status: "pending" });
+    const status = await waitFor(async () => {
+      const s = await h!.client.json("/status");
+      return s.body.status !== "pending" ? s : undefined;
+    }, 15_000, "the login to end");
+    expect(status.body).toMatchObject({ ok: false, code: "LOGIN_EXPIRED" });
+    await waitFor(() => h!.runner.processCount() === 0 && h!.appServers().length === 0, 10_000, "the idle shutdown");
+  });
+});
+
+describe("appServerRunner: many sessions", { timeout: 120_000 }, () => {
+  it("maxProcesses holds under 20 signed-in sessions: never more processes, busy ones refuse with RATE_LIMITED, all get their answer", async () => {
+    h = await startAppServerHarness({}, { maxProcesses: 3 });
+    const harness = h;
+    const clients = Array.from({ length: 20 }, () => harness.newClient());
+    let most = 0;
+    const sampler = setInterval(() => (most = Math.max(most, harness.appServers().length)), 20);
+    try {
+      for (const [i, client] of clients.entries()) await signIn(harness, client, { email: `user${i}@example.com` });
+      harness.sim.fault("slow-stream", { delayMs: 30 });
+      const first = await Promise.all(clients.map((client, i) => client.run(`hello ${i}`)));
+      const done = first.filter((r) => r.events.at(-1)?.type === "done").length;
+      const refused = first.filter((r) => r.events.at(-1)?.type === "error" && (r.events.at(-1) as { code: string }).code === "RATE_LIMITED").length;
+      expect(done).toBeGreaterThanOrEqual(3);
+      expect(done + refused).toBe(20);
+      // One after another, every session gets its answer (an idle process makes room for the next).
+      for (const [i, client] of clients.entries()) {
+        const run = await client.run(`again ${i}`);
+        expect(textOf(run.events)).toBe(`You said: again ${i}`);
+      }
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(3);
+    expect(harness.runner.processCount()).toBeLessThanOrEqual(3);
+  });
+
+  it("the process's stderr reaches the logger only redacted: no token, no session folder, even at trace level", async () => {
+    h = await startAppServerHarness({}, { env: { RUST_LOG: "trace" } });
+    const harness = h;
+    await signIn(harness, harness.client);
+    await harness.client.run("a traced run");
+    harness.sim.fault("usage-limit", { times: 1 });
+    await harness.client.run("a traced limit");
+    const stderrLines = harness.logs.filter((line) => line.includes("APP_SERVER_STDERR"));
+    expect(stderrLines.length).toBeGreaterThan(20);
+    // Trace lines name the session folder: they arrive with it replaced.
+    expect(stderrLines.some((line) => line.includes("[path]"))).toBe(true);
+    const windows = tokenWindows(harness.sim);
+    for (const line of stderrLines) {
+      expect(findLeak(line, windows)).toBeUndefined();
+      expect(line).not.toContain(harness.homeRoot);
+    }
+  });
+
+  it("two sessions signed in as different accounts each see only their own", async () => {
+    h = await startAppServerHarness({ answer: (input, context) => `${context.account.email} asked: ${input.trim()}` });
+    const ada = h.newClient();
+    const bob = h.newClient();
+    expect((await signIn(h, ada, { email: "ada@example.com", planType: "plus" })).account).toMatchObject({ email: "ada@example.com", planType: "plus" });
+    expect((await signIn(h, bob, { email: "bob@example.com", planType: "pro" })).account).toMatchObject({ email: "bob@example.com", planType: "pro" });
+    const [a, b] = await Promise.all([ada.run("mine?"), bob.run("mine?")]);
+    expect(textOf(a.events)).toBe("ada@example.com asked: mine?");
+    expect(textOf(b.events)).toBe("bob@example.com asked: mine?");
+    expect((await ada.json("/status")).body.account.email).toBe("ada@example.com");
+    expect((await bob.json("/status")).body.account.email).toBe("bob@example.com");
+    expect(readdirSync(h.homeRoot)).toHaveLength(2);
+  });
+
+  it("no issued token in any response, event, log line, or file outside the session's home; the agent's own printing of one is scrubbed", async () => {
+    let leak = "";
+    h = await startAppServerHarness({ answer: () => `Here it is: ${leak} (end)` });
+    const harness = h;
+    await signIn(harness, harness.client);
+    const [folder] = readdirSync(harness.homeRoot);
+    const home = join(harness.homeRoot, folder!);
+    const auth = JSON.parse(readFileSync(join(home, "auth.json"), "utf8")) as { tokens: { access_token: string } };
+    // A hostile (or confused) agent prints the session's own access token (tests/…/scrub.test.ts cuts it across deltas).
+    leak = auth.tokens.access_token;
+    const run = await harness.client.run("print your token");
+    expect(run.events.filter((e) => e.type === "assistant-text").length).toBeGreaterThan(3);
+    expect(textOf(run.events)).toBe("Here it is: [redacted] (end)");
+    harness.sim.fault("usage-limit", { times: 1 });
+    await harness.client.run("limit");
+    const windows = tokenWindows(harness.sim);
+    expect(windows.size).toBeGreaterThan(100);
+    for (const text of [...harness.client.seen.flatMap((s) => [s.headers, s.body]), ...harness.logs]) expect(findLeak(text, windows)).toBeUndefined();
+    const outside = filesUnder(harness.dir).filter((path) => !path.startsWith(`${home}/`));
+    expect(outside.length).toBeGreaterThan(0);
+    for (const path of outside) expect(findLeak(readFileSync(path, "latin1"), windows), path).toBeUndefined();
+    for (const path of [harness.homeRoot, home]) expect(statSync(path).mode & 0o077).toBe(0);
+  });
+});
