@@ -41,6 +41,9 @@ describe("appServerRunner with the real codex app-server", { timeout: 60_000 }, 
     expect(existsSync(join(h.homeRoot, folders[0]!))).toBe(false);
     expect(h.runner.processCount()).toBe(0);
 
+    // The simulator answers everything the binary asked for but its per-turn user-settings read (shape unknown; 404 is ignored).
+    expect(sim.stats().unknown.filter((call) => call !== "GET /backend-api/wham/settings/user")).toEqual([]);
+
     const windows = tokenWindows(sim);
     for (const text of [...client.seen.flatMap((s) => [s.headers, s.body]), ...h.logs]) expect(findLeak(text, windows)).toBeUndefined();
   });

@@ -3,11 +3,12 @@
  * real handler: usage limits, aborts, crashes, the process pool, several accounts,
  * and token confinement. Every test ends with no process of its harness left.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunEvent } from "../../../../src/contract.js";
-import { textOf, type Client } from "../../../support/direct-harness.js";
+import { appServerRunner } from "../../../../src/backend/app-server.js";
+import { Client, handlerLoggingTo, textOf } from "../../../support/direct-harness.js";
 import { findLeak, tokenWindows, waitFor } from "../../../support/cli-harness.js";
 import { signIn, startAppServerHarness, type AppServerHarness } from "../../../support/app-server-harness.js";
 
@@ -145,6 +146,42 @@ describe("appServerRunner: runs", { timeout: 60_000 }, () => {
     expect(existsSync(join(h.homeRoot, folder!))).toBe(false);
     await waitFor(() => h!.appServers().length === 0, 5_000, "the process to go");
     expect(h.runner.processCount()).toBe(0);
+  });
+});
+
+describe("appServerRunner: processes that will not start, and abandoned folders", { timeout: 60_000 }, () => {
+  it("a binary that dies at start is tried twice, then the login answers UPSTREAM_UNAVAILABLE (no crash, no token)", async () => {
+    h = await startAppServerHarness();
+    const counter = join(h.dir, "starts");
+    const broken = join(h.dir, "broken-codex.sh");
+    writeFileSync(broken, `#!/bin/sh\necho started >> "${counter}"\necho "fatal: cannot start" >&2\nexit 3\n`);
+    chmodSync(broken, 0o700);
+    const runner = appServerRunner({ codexPath: broken, homeRoot: h.homeRoot, timeouts: { startMs: 5_000 } });
+    const client = new Client(handlerLoggingTo(runner, "k7#Qp2!vZ9@mW4$rT8^yB1&nL6*hD3%x").handler);
+    try {
+      await client.json("/session", { method: "POST" });
+      const start = await client.json("/login/start", { method: "POST" });
+      expect(start.status).toBeGreaterThanOrEqual(500);
+      expect(start.body).toMatchObject({ code: "UPSTREAM_UNAVAILABLE" });
+      expect(readFileSync(counter, "utf8").trim().split("\n")).toHaveLength(2);
+      expect(runner.processCount()).toBe(0);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it("the sweep removes the folder of a session that expired without a logout once its process is gone", async () => {
+    let now = Date.now();
+    h = await startAppServerHarness({}, { idleShutdownMs: 1_500, maxSessionAgeMs: 60_000, sweepIntervalMs: 0, now: () => now });
+    await signIn(h, h.client);
+    const [folder] = readdirSync(h.homeRoot);
+    now += 120_000;
+    // Its process still runs (within its idle time): the folder stays.
+    expect(h.runner.processCount()).toBe(1);
+    expect(await h.runner.sweep()).toBe(0);
+    await waitFor(() => h!.runner.processCount() === 0, 10_000, "the idle shutdown");
+    expect(await h.runner.sweep()).toBe(1);
+    expect(existsSync(join(h.homeRoot, folder!))).toBe(false);
   });
 });
 
