@@ -14,3 +14,9 @@ export function printTable(head: string[], rows: string[][]): void {
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const r of rows) console.log(line(r));
 }
+
+/** The `p`-quantile (0 < p ≤ 1) by nearest rank: the smallest value with at least p of the values at or below it. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? NaN;
+}
