@@ -56,7 +56,11 @@ export interface AppServerRunnerOptions {
   /** Reasoning effort of every turn. Default: the model's. */
   effort?: ReasoningEffort;
   timeouts?: AppServerRunnerTimeouts;
-  /** App-server processes alive at once across all sessions. Idle ones are stopped to make room; when none is idle, RATE_LIMITED. Default 8. */
+  /**
+   * App-server processes alive at once across all sessions (each about 140 MB of RSS, plus about 40 MB for the npm
+   * wrapper unless `codexPath` names the native binary). Idle ones are stopped to make room; when none is idle
+   * (every one has a login or a turn), RATE_LIMITED. Default 4.
+   */
   maxProcesses?: number;
   /** A process with no login or turn for this long is stopped (restarted from its folder on demand). Default 300 000 (5 minutes). */
   idleShutdownMs?: number;
@@ -138,7 +142,7 @@ export function resolveAppServerOptions(options: AppServerRunnerOptions = {}): R
       interruptMs: time("interruptMs", t.interruptMs, 5_000),
       killGraceMs: time("killGraceMs", t.killGraceMs, 2_000),
     },
-    maxProcesses: checkCountOf(OWNER, "maxProcesses", options.maxProcesses ?? 8, 1),
+    maxProcesses: checkCountOf(OWNER, "maxProcesses", options.maxProcesses ?? 4, 1),
     idleShutdownMs: checkCountOf(OWNER, "idleShutdownMs", options.idleShutdownMs ?? 5 * 60_000, 1, MAX_TIMER_MS),
     maxSessionAgeMs: checkCountOf(OWNER, "maxSessionAgeMs", options.maxSessionAgeMs ?? 7 * DAY_MS, 1),
     sweepIntervalMs: checkCountOf(OWNER, "sweepIntervalMs", options.sweepIntervalMs ?? 60 * 60_000, 0, MAX_TIMER_MS),
