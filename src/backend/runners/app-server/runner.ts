@@ -12,6 +12,7 @@ import { resolveAppServerOptions, type AppServerRunnerOptions } from "./options.
 import { AppServerPool, type Lease } from "./pool.js";
 import { readState, writeState } from "./state.js";
 import { runTurn } from "./turn.js";
+import type { ThreadState } from "./server-process.js";
 
 /** A CodexRunner that can also stop every process it started (for shutdown and tests). */
 export interface AppServerRunner extends CodexRunner {
@@ -84,20 +85,29 @@ export function appServerRunner(options: AppServerRunnerOptions = {}): AppServer
     try {
       const { server } = lease;
       // A process started from the folder: is the login in it still there?
-      if (!server.thread && !(await readAccount(server.rpc).catch(() => undefined))) {
-        writeState(ctx.data, { home: state.home });
-        release();
-        yield toEvent(new CodexError("NOT_AUTHENTICATED", "Sign in again."));
-        return;
+      if (!server.thread) {
+        let account;
+        try {
+          account = await readAccount(server.rpc);
+        } catch (error) {
+          release();
+          yield toEvent(error instanceof CodexError ? error : new CodexError("UPSTREAM_UNAVAILABLE", "The codex app-server did not answer."));
+          return;
+        }
+        if (!account) {
+          writeState(ctx.data, { home: state.home });
+          release();
+          yield toEvent(new CodexError("NOT_AUTHENTICATED", "Sign in again."));
+          return;
+        }
       }
-      // A thread remembers its turns; a new one (first run, or after a restart) gets the app's history as a transcript.
-      const fresh = !server.thread || server.thread.instructions !== runOptions.instructions || server.thread.turns === 0;
       const input = {
-        prompt: fresh ? withHistory(prompt, runOptions) : prompt,
+        prompt: continuesThread(server.thread, runOptions) ? prompt : withHistory(prompt, runOptions),
         model,
         instructions: runOptions.instructions,
         planType: state.account.planType,
       };
+      if (!continuesThread(server.thread, runOptions)) server.thread = undefined;
       const end = yield* runTurn(opts, server, input, signal);
       if (end.stopProcess) await pool.stop(state.home);
       if (end.event?.type === "error" && end.event.code === "NOT_AUTHENTICATED") writeState(ctx.data, { home: state.home });
@@ -145,4 +155,17 @@ export function appServerRunner(options: AppServerRunnerOptions = {}): AppServer
       await pool.stopAll();
     },
   };
+}
+
+/**
+ * Whether a run goes on in the process's thread. Without `history` the thread is the
+ * conversation. With it, the app keeps the conversation: the thread goes on only when it
+ * has completed as many turns as the history has user messages (the same conversation, one
+ * turn on); otherwise (a new chat, another branch, a restarted process) a new thread starts
+ * with the history as a transcript. New `instructions` start a new thread too.
+ */
+function continuesThread(thread: ThreadState | undefined, options: RunOptions): boolean {
+  if (!thread || thread.instructions !== options.instructions) return false;
+  if (options.history === undefined) return thread.turns > 0;
+  return options.history.filter((m) => m.role === "user").length === thread.turns && thread.turns > 0;
 }

@@ -17,6 +17,7 @@ import { scrubText } from "./scrub.js";
 export interface ThreadState {
   id: string;
   instructions: string | undefined;
+  /** Turns that completed on it: a run whose history has as many user messages continues it. */
   turns: number;
 }
 

@@ -57,6 +57,12 @@ export async function* runTurn(opts: ResolvedAppServerOptions, server: AppServer
     notify("total");
   }, opts.timeouts.turnTotalMs);
   const scrubber = new StreamScrubber(secretsOf(server.home));
+  let interruptOnExit: () => void = () => undefined;
+  /** The turn reported its end, or was interrupted and waited for: nothing to interrupt on the way out. */
+  const settled = (end: TurnEnd): TurnEnd => {
+    interruptOnExit = () => undefined;
+    return end;
+  };
 
   try {
     const threadId = await ensureThread(opts, server, input.instructions);
@@ -67,13 +73,16 @@ export async function* runTurn(opts: ResolvedAppServerOptions, server: AppServer
       effort: opts.effort ?? null,
     });
     const turnId = started.turn.id;
-    server.thread!.turns++;
+    // A consumer may close the iterator at any yield: the finally below then interrupts the turn, so that it
+    // spends no more of the account's usage (the binary would also take the session's next turn without it).
+    interruptOnExit = () => void rpc.request("turn/interrupt", { threadId, turnId }, opts.timeouts.interruptMs).catch(() => undefined);
     let usage: Usage | undefined;
     let lastError: TurnError | undefined;
     let messageId: string | undefined;
     let wrote = false;
 
     for (;;) {
+      if (signal.aborted) return settled({ event: undefined, stopProcess: !(await interrupt(opts, server, threadId, turnId, notes)) });
       const note = notes.shift();
       if (note) {
         const params = note.params as Record<string, unknown> | undefined;
@@ -100,27 +109,27 @@ export async function* runTurn(opts: ResolvedAppServerOptions, server: AppServer
         } else if (note.method === "turn/completed" && note.params.turn.id === turnId) {
           const rest = scrubber.flush();
           if (rest) yield { type: "assistant-text", mode: "append", text: rest };
-          const { turn } = note.params;
-          if (turn.status === "completed") {
+          const ended = note.params.turn;
+          if (ended.status === "completed") {
+            server.thread!.turns++;
             const result: { usage?: Usage; model?: string } = {};
             if (usage) result.usage = usage;
             const model = input.model ?? opts.model;
             if (model) result.model = model;
-            return { event: { type: "done", result }, stopProcess: false };
+            return settled({ event: { type: "done", result }, stopProcess: false });
           }
-          if (turn.status === "interrupted") {
-            return { event: toEvent(new CodexError("RUN_ABORTED", "The run was interrupted.")), stopProcess: false };
+          if (ended.status === "interrupted") {
+            return settled({ event: toEvent(new CodexError("RUN_ABORTED", "The run was interrupted.")), stopProcess: false });
           }
-          const error = await turnError(opts, server, turn.error ?? lastError, input.planType, context);
-          return { event: toEvent(error), stopProcess: false };
+          const error = await turnError(opts, server, ended.error ?? lastError, input.planType, context);
+          return settled({ event: toEvent(error), stopProcess: false });
         }
         continue;
       }
-      if (signal.aborted) return { event: undefined, stopProcess: !(await interrupt(opts, server, threadId, turnId, notes)) };
-      if (rpc.closed) return { event: toEvent(new CodexError("RUN_FAILED", "The codex app-server stopped during the run.")), stopProcess: false };
+      if (rpc.closed) return settled({ event: toEvent(new CodexError("RUN_FAILED", "The codex app-server stopped during the run.")), stopProcess: false });
       if (totalExpired) {
         const stopped = await interrupt(opts, server, threadId, turnId, notes);
-        return { event: toEvent(new CodexError("UPSTREAM_TIMEOUT", "The run took too long and was stopped.")), stopProcess: !stopped };
+        return settled({ event: toEvent(new CodexError("UPSTREAM_TIMEOUT", "The run took too long and was stopped.")), stopProcess: !stopped });
       }
       const why = await new Promise<Wake>((resolve) => {
         const idle = setTimeout(() => notify("idle"), opts.timeouts.turnIdleMs);
@@ -131,7 +140,7 @@ export async function* runTurn(opts: ResolvedAppServerOptions, server: AppServer
       });
       if (why === "idle") {
         const stopped = await interrupt(opts, server, threadId, turnId, notes);
-        return { event: toEvent(new CodexError("UPSTREAM_TIMEOUT", "The answer stopped arriving and the run was stopped.")), stopProcess: !stopped };
+        return settled({ event: toEvent(new CodexError("UPSTREAM_TIMEOUT", "The answer stopped arriving and the run was stopped.")), stopProcess: !stopped });
       }
     }
   } catch (error) {
@@ -142,6 +151,7 @@ export async function* runTurn(opts: ResolvedAppServerOptions, server: AppServer
     clearTimeout(total);
     signal.removeEventListener("abort", onAbort);
     unlisten();
+    interruptOnExit();
   }
 }
 

@@ -149,6 +149,94 @@ describe("appServerRunner: runs", { timeout: 60_000 }, () => {
   });
 });
 
+describe("appServerRunner: conversations", { timeout: 60_000 }, () => {
+  /** The user messages of each Responses call the binary made. */
+  function userTexts(bodies: string[]): string[][] {
+    return bodies.map((body) => {
+      const input = (JSON.parse(body) as { input: Array<{ role?: string; content?: Array<{ text?: string }> }> }).input;
+      return input.filter((item) => item.role === "user").map((item) => (item.content ?? []).map((c) => c.text ?? "").join(""));
+    });
+  }
+
+  it("the thread is the conversation; with history, a new chat or another branch starts a new thread with the transcript", async () => {
+    const bodies: string[] = [];
+    h = await startAppServerHarness(
+      { onRequest: (info) => void (info.endpoint === "responses" && bodies.push(info.body)) },
+      {},
+      { runPolicy: { history: true, instructions: true } },
+    );
+    await signIn(h, h.client);
+    const last = () => userTexts(bodies).at(-1)!.filter((text) => !text.startsWith("<"));
+    await h.client.run("alpha");
+    expect(last()).toEqual(["alpha"]);
+    // Same conversation one turn on (history has as many user messages as the thread has turns): the thread goes on.
+    await h.client.run("beta", { history: [{ role: "user", text: "alpha" }, { role: "assistant", text: "You said: alpha" }] });
+    expect(last()).toEqual(["alpha", "beta"]);
+    // A new chat (empty history): a new thread; nothing of alpha or beta reaches the model.
+    await h.client.run("gamma", { history: [] });
+    expect(last()).toEqual(["gamma"]);
+    // Another branch: a new thread whose one prompt carries the app's transcript.
+    await h.client.run("delta", { history: [{ role: "user", text: "other" }, { role: "assistant", text: "reply" }, { role: "user", text: "more" }, { role: "assistant", text: "ok" }] });
+    const branch = last();
+    expect(branch).toHaveLength(1);
+    expect(branch[0]).toContain("Earlier in this conversation");
+    expect(branch[0]).toContain("User: other");
+    expect(branch[0]).not.toContain("gamma");
+    // New instructions: a new thread.
+    const before = bodies.length;
+    await h.client.run("epsilon", { instructions: "Answer tersely." });
+    expect(bodies.length).toBe(before + 1);
+    expect(last()).toEqual(["epsilon"]);
+  });
+
+  it("a stream the client closes mid-turn is interrupted; the next run waits for that and gets only its own answer", async () => {
+    h = await startAppServerHarness();
+    await signIn(h, h.client);
+    h.sim.fault("slow-stream", { delayMs: 100, times: 1 });
+    const run = streamRun(h.client, "one two three four five six seven eight nine ten eleven twelve thirteen");
+    await waitFor(() => run.events.some((e) => e.type === "assistant-text"), 15_000, "the first delta");
+    run.stop();
+    await run.done;
+    let next: Awaited<ReturnType<Client["run"]>> | undefined;
+    for (let attempt = 0; attempt < 50 && !next; attempt++) {
+      const result = await h.client.run("fourteen");
+      const end = result.events.at(-1) as { type: string; code?: string } | undefined;
+      // Only the handler's own one-run-per-session lock may refuse, while the closed stream winds down.
+      if (end?.type === "error" && end.code === "RUN_IN_PROGRESS") continue;
+      next = result;
+    }
+    expect(next?.events.at(-1)).toMatchObject({ type: "done" });
+    expect(textOf(next!.events)).toBe("You said: fourteen");
+  });
+});
+
+describe("appServerRunner: a consumer that stops pulling", { timeout: 60_000 }, () => {
+  it("a consumer that breaks out of run() leaves the session usable: the next run gets only its own answer, at once", async () => {
+    h = await startAppServerHarness();
+    const { runner, sim } = h;
+    const ctx = { id: "consumer-test", data: {} as Record<string, unknown> };
+    const started = await runner.startDeviceLogin(ctx);
+    if (started.status !== "started") throw new Error("expected a device code");
+    expect(sim.approve(started.userCode)).toBe(true);
+    await waitFor(async () => (await runner.getStatus(ctx)).status === "authenticated", 15_000, "sign-in");
+    // An answer that would take 30 s more: the runner interrupts it when the iterator is closed.
+    sim.fault("slow-stream", { delayMs: 1_000, times: 1 });
+    const signal = new AbortController().signal;
+    const long = Array.from({ length: 30 }, (_, i) => `word${i}`).join(" ");
+    for await (const event of runner.run(ctx, long, signal)) {
+      expect(event.type).toBe("assistant-text");
+      break; // return() while the turn goes on upstream
+    }
+    const started2 = Date.now();
+    const events = [];
+    for await (const event of runner.run(ctx, "fourteen", signal)) events.push(event);
+    expect(events.at(-1)).toMatchObject({ type: "done" });
+    expect(textOf(events)).toBe("You said: fourteen");
+    expect(Date.now() - started2).toBeLessThan(10_000);
+    await runner.logout(ctx);
+  });
+});
+
 describe("appServerRunner: processes that will not start, and abandoned folders", { timeout: 60_000 }, () => {
   it("a binary that dies at start is tried twice, then the login answers UPSTREAM_UNAVAILABLE (no crash, no token)", async () => {
     h = await startAppServerHarness();
