@@ -10,6 +10,7 @@ import { codexErrorOf, createCodexAI, type CodexAI } from "../../../src/backend/
 import { createCodexHandler, type CodexHandler } from "../../../src/backend/core/handler.js";
 import type { CodexHandlerOptions } from "../../../src/backend/core/options.js";
 import { directRunner } from "../../../src/backend/direct.js";
+import { appServerRunner } from "../../../src/backend/app-server.js";
 import { cliRunner } from "../../../src/backend/cli.js";
 import { CodexError } from "../../../src/backend/core/errors.js";
 import { startSimulator, type Simulator } from "../../../src/simulator/index.js";
@@ -282,6 +283,9 @@ describe("codex-auth/ai refuses what the handler refuses", () => {
   it("cannot be built on a runner that does not hold the tokens itself", () => {
     s = { sim: { close: async () => undefined } } as unknown as Setup;
     expect(() => createCodexAI({ runner: cliRunner(), cookieSecret: SECRET })).toThrow(/directRunner/);
+    const appServer = appServerRunner({ sweepIntervalMs: 0 });
+    expect(() => createCodexAI({ runner: appServer, cookieSecret: SECRET })).toThrow(/directRunner/);
+    expect(appServer.processCount()).toBe(0);
   });
 });
 
