@@ -5,13 +5,12 @@
  * private network namespace whose only way out is a relay to the simulator.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import type { Server } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
-import { canUseNetns, CODEX_BIN, NO_INTERNET_ENV, RELAY_SCRIPT, unixBridge } from "../support/codex-cli.js";
+import { CODEX_BIN, loopbackOnlyWrap, NO_INTERNET_ENV, simulatorArgs } from "../support/codex-cli.js";
 
 /** How long one answer or notification may take before the test fails with the server's stderr. */
 const WAIT_MS = 20_000;
@@ -128,38 +127,24 @@ class AppServer {
 
 let sim: Simulator | undefined;
 let server: AppServer | undefined;
-let bridge: Server | undefined;
+let closeFence: (() => Promise<void>) | undefined;
 let home: string | undefined;
 
 afterEach(async () => {
   server?.kill();
   await server?.closed;
-  await new Promise<void>((done) => (bridge ? bridge.close(() => done()) : done()));
+  await closeFence?.();
   await sim?.close();
   if (home) rmSync(home, { recursive: true, force: true });
-  server = bridge = sim = home = undefined;
+  server = sim = home = undefined;
+  closeFence = undefined;
 });
 
 /** Start `codex app-server` against `simulator`, sealed off from the internet. */
 async function startAppServer(simulator: Simulator): Promise<AppServer> {
   home = mkdtempSync(join(tmpdir(), "codex-app-server-"));
-  const port = new URL(simulator.url).port;
-  const args = [
-    "app-server",
-    // Two origins on purpose, as for `codex exec`: with one, workspace routing sends turns to chatgpt.com.
-    "-c",
-    `chatgpt_base_url="http://127.0.0.1:${port}/backend-api/"`,
-    "-c",
-    `openai_base_url="http://localhost:${port}/backend-api/codex"`,
-    "--disable",
-    "apps",
-    "--disable",
-    "plugins",
-    "--disable",
-    "remote_plugin",
-    "-c",
-    "analytics.enabled=false",
-  ];
+  const args = ["app-server", ...simulatorArgs(simulator.url)];
+
   const env: NodeJS.ProcessEnv = {
     PATH: process.env["PATH"],
     HOME: home,
@@ -169,15 +154,9 @@ async function startAppServer(simulator: Simulator): Promise<AppServer> {
     CODEX_APP_SERVER_LOGIN_ISSUER: simulator.url,
     NO_COLOR: "1",
   };
-  let command = CODEX_BIN;
-  let commandArgs = args;
-  if (canUseNetns()) {
-    const socketPath = join(home, "sim.sock");
-    bridge = await unixBridge(socketPath, Number(port));
-    writeFileSync(join(home, "relay.cjs"), RELAY_SCRIPT);
-    command = "unshare";
-    commandArgs = ["-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', process.execPath, join(home, "relay.cjs"), port, socketPath, CODEX_BIN, ...args];
-  }
+  const fence = await loopbackOnlyWrap(home, simulator.url);
+  closeFence = fence.close;
+  const [command, commandArgs] = fence.wrap ? fence.wrap(CODEX_BIN, args) : [CODEX_BIN, args];
   const child = spawn(command, commandArgs, { env, cwd: home, detached: true, stdio: ["pipe", "pipe", "pipe"] });
   server = new AppServer(child);
   return server;

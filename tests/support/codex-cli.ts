@@ -23,13 +23,10 @@ export function findUserCode(stdout: string): string | undefined {
   return /\b([A-Z0-9]{4}-[A-Z0-9]{4,6})\b/.exec(stripAnsi(stdout))?.[1];
 }
 
-/** Arguments that point `codex exec` at the simulator's backend and silence optional calls. */
-export function execArgs(simUrl: string): string[] {
+/** Flags that point the codex binary (`exec` or `app-server`) at the simulator's backend and silence optional calls. */
+export function simulatorArgs(simUrl: string): string[] {
   const port = new URL(simUrl).port;
   return [
-    "exec",
-    "--json",
-    "--skip-git-repo-check",
     // Two origins on purpose: with one, workspace routing sends the turn to chatgpt.com.
     "-c",
     `chatgpt_base_url="http://127.0.0.1:${port}/backend-api/"`,
@@ -43,8 +40,12 @@ export function execArgs(simUrl: string): string[] {
     "remote_plugin",
     "-c",
     "analytics.enabled=false",
-    "-",
   ];
+}
+
+/** Arguments that point `codex exec` at the simulator's backend and silence optional calls. */
+export function execArgs(simUrl: string): string[] {
+  return ["exec", "--json", "--skip-git-repo-check", ...simulatorArgs(simUrl), "-"];
 }
 
 let netnsAvailable: boolean | undefined;

@@ -5,9 +5,41 @@
  */
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import type { CodexLogger } from "../core/audit.js";
 
 /** Rewrites a command line before it is spawned (e.g. to run the binary inside `unshare -n`). */
 export type CommandWrapper = (command: string, args: string[]) => [string, string[]];
+
+/** The options of `cliRunner` and `appServerRunner` that mean the same for both. Every field is optional. */
+export interface CodexBinaryOptions {
+  /** The codex executable. Default: `@openai/codex`'s bin script (run with this Node), else `codex` on PATH. */
+  codexPath?: string;
+  /** `-c chatgpt_base_url=...`, e.g. `http://127.0.0.1:PORT/backend-api/`. Default: the binary's own. */
+  chatgptBaseUrl?: string;
+  /** `-c openai_base_url=...`, e.g. `http://localhost:PORT/backend-api/codex`. Default: the binary's own. */
+  openaiBaseUrl?: string;
+  /** Where logout revokes (CODEX_REVOKE_TOKEN_URL_OVERRIDE). Default `${issuer}/oauth/revoke` when `issuer` is set. */
+  revokeUrl?: string;
+  /** Extra environment for every process (wins over the defaults). */
+  env?: Record<string, string>;
+  /** Rewrite each command line before spawning it. */
+  wrap?: CommandWrapper;
+  /** Model for runs that name none. Default: the binary's choice. */
+  model?: string;
+  /**
+   * A session folder unused for longer than this is removed by the sweep (its tokens with it).
+   * Set it to your session store's absolute timeout (`absoluteTimeoutMs`). Default 7 days (the stores' default).
+   */
+  maxSessionAgeMs?: number;
+  /** How often the sweep runs, in ms (unref'd timer; `0` turns the timer off, `sweep()` still works). Default 1 hour. */
+  sweepIntervalMs?: number;
+  /** Entries of `homeRoot` one sweep looks at; the next sweep goes on from there. Default 1,000. */
+  sweepBatchSize?: number;
+  /** Receives sweep failures (a message and an error code; no path, no token), and the app-server's redacted stderr. Default: none. */
+  logger?: CodexLogger;
+  /** Milliseconds since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
 
 /** Flags that silence the binary's optional calls (apps, plugins, analytics). */
 export const QUIET_ARGS: readonly string[] = [

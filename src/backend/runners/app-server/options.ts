@@ -11,6 +11,7 @@ import {
   MAX_TIMER_MS,
   MODEL_PATTERN,
   QUIET_ARGS,
+  type CodexBinaryOptions,
   type CommandWrapper,
 } from "../codex-command.js";
 import type { ReasoningEffort } from "./protocol/ReasoningEffort";
@@ -33,26 +34,12 @@ export interface AppServerRunnerTimeouts {
   killGraceMs?: number;
 }
 
-/** Options of `appServerRunner`. Every field is optional; names the CLI runner also has mean the same. */
-export interface AppServerRunnerOptions {
-  /** The codex executable. Default: `@openai/codex`'s bin script (run with this Node), else `codex` on PATH. */
-  codexPath?: string;
+/** Options of `appServerRunner`. Every field is optional; those it shares with `cliRunner` mean the same. */
+export interface AppServerRunnerOptions extends CodexBinaryOptions {
   /** Parent folder of the per-session CODEX_HOME folders (created 0700). Default `<tmpdir>/codex-auth-app-server-<uid>`. */
   homeRoot?: string;
   /** OAuth issuer for login and refresh (the app-server reads it from CODEX_APP_SERVER_LOGIN_ISSUER). Default: auth.openai.com. */
   issuer?: string;
-  /** `-c chatgpt_base_url=...`, e.g. `http://127.0.0.1:PORT/backend-api/`. Default: the binary's own. */
-  chatgptBaseUrl?: string;
-  /** `-c openai_base_url=...`, e.g. `http://localhost:PORT/backend-api/codex`. Default: the binary's own. */
-  openaiBaseUrl?: string;
-  /** Where logout revokes (CODEX_REVOKE_TOKEN_URL_OVERRIDE). Default `${issuer}/oauth/revoke` when `issuer` is set. */
-  revokeUrl?: string;
-  /** Extra environment for every app-server process (wins over the defaults). */
-  env?: Record<string, string>;
-  /** Rewrite each command line before spawning it. */
-  wrap?: CommandWrapper;
-  /** Model for runs that name none. Default: the binary's choice. */
-  model?: string;
   /** Reasoning effort of every turn. Default: the model's. */
   effort?: ReasoningEffort;
   timeouts?: AppServerRunnerTimeouts;
@@ -64,19 +51,6 @@ export interface AppServerRunnerOptions {
   maxProcesses?: number;
   /** A process with no login or turn for this long is stopped (restarted from its folder on demand). Default 300 000 (5 minutes). */
   idleShutdownMs?: number;
-  /**
-   * A session folder unused for longer than this is removed by the sweep (its tokens with it).
-   * Set it to your session store's absolute timeout (`absoluteTimeoutMs`). Default 7 days (the stores' default).
-   */
-  maxSessionAgeMs?: number;
-  /** How often the sweep runs, in ms (unref'd timer; `0` turns the timer off, `sweep()` still works). Default 1 hour. */
-  sweepIntervalMs?: number;
-  /** Entries of `homeRoot` one sweep looks at; the next sweep goes on from there. Default 1,000. */
-  sweepBatchSize?: number;
-  /** Receives the processes' stderr (redacted) and sweep failures. Default: none. */
-  logger?: CodexLogger;
-  /** Milliseconds since the epoch. Default `Date.now`. */
-  now?: () => number;
 }
 
 export interface ResolvedAppServerOptions {

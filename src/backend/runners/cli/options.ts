@@ -11,6 +11,7 @@ import {
   MAX_TIMER_MS,
   MODEL_PATTERN,
   QUIET_ARGS,
+  type CodexBinaryOptions,
   type CommandWrapper,
 } from "../codex-command.js";
 
@@ -34,41 +35,14 @@ export interface CliRunnerTimeouts {
 }
 
 /** Options of `cliRunner`. Every field is optional. */
-export interface CliRunnerOptions {
-  /** The codex executable. Default: `@openai/codex`'s bin script (run with this Node), else `codex` on PATH. */
-  codexPath?: string;
+export interface CliRunnerOptions extends CodexBinaryOptions {
   /** Parent folder of the per-session CODEX_HOME folders (created 0700). Default `<tmpdir>/codex-auth-cli-<uid>`. */
   homeRoot?: string;
   /** OAuth issuer for login and refresh (`--experimental_issuer`). Default: the CLI's own (auth.openai.com). */
   issuer?: string;
-  /** `-c chatgpt_base_url=...` for exec, e.g. `http://127.0.0.1:PORT/backend-api/`. Default: the CLI's own. */
-  chatgptBaseUrl?: string;
-  /** `-c openai_base_url=...` for exec, e.g. `http://localhost:PORT/backend-api/codex`. Default: the CLI's own. */
-  openaiBaseUrl?: string;
-  /** Where logout revokes (CODEX_REVOKE_TOKEN_URL_OVERRIDE). Default `${issuer}/oauth/revoke` when `issuer` is set. */
-  revokeUrl?: string;
-  /** Extra environment for every CLI process (wins over the defaults). */
-  env?: Record<string, string>;
-  /** Rewrite each command line before spawning it. */
-  wrap?: CommandWrapper;
-  /** Model for runs that name none (`-m`). Default: the CLI's choice. */
-  model?: string;
   timeouts?: CliRunnerTimeouts;
   /** `codex exec` processes allowed at once across all sessions; more are refused with RATE_LIMITED. Default 4. */
   maxConcurrentRuns?: number;
-  /**
-   * A session folder unused for longer than this is removed by the sweep (its tokens with it).
-   * Set it to your session store's absolute timeout (`absoluteTimeoutMs`). Default 7 days (the stores' default).
-   */
-  maxSessionAgeMs?: number;
-  /** How often the sweep runs, in ms (unref'd timer; `0` turns the timer off, `sweep()` still works). Default 1 hour. */
-  sweepIntervalMs?: number;
-  /** Entries of `homeRoot` one sweep looks at; the next sweep goes on from there. Default 1,000. */
-  sweepBatchSize?: number;
-  /** Receives sweep failures (a message and an error code; no path, no token). Default: none. */
-  logger?: CodexLogger;
-  /** Milliseconds since the epoch. Default `Date.now`. */
-  now?: () => number;
 }
 
 export interface ResolvedCliOptions {
