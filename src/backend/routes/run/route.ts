@@ -40,7 +40,7 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
     ctx,
     prompt,
     runOptions: options,
-    requestSignal: call.request.signal,
+    request: call.request,
     stopSignal: lock.signal,
     writeTimeoutMs: deps.opts.writeTimeoutMs,
     onUnexpected: (error) => deps.log.error("runner.run threw", { error: errorMessage(error) }),

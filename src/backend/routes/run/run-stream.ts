@@ -11,8 +11,13 @@ export interface RunStreamOptions {
   ctx: RunnerContext;
   prompt: string;
   runOptions: RunOptions;
-  /** The request's signal: the client going away aborts the run. */
-  requestSignal: AbortSignal;
+  /**
+   * The request: its signal aborting (the client going away) aborts the run. The Request itself, not only its
+   * signal, is kept for the life of the stream: Node's Request (undici) follows the signal it was made with
+   * through a weak reference, so once the Request is collected an abort no longer reaches its signal (seen on
+   * Node 20 in a test that aborts mid-run under GC pressure).
+   */
+  request: Request;
   /** Fires when the session is signed out: the run stops and the stream ends with an error line. */
   stopSignal?: AbortSignal;
   /** How long an event may wait for the reader to take it before the run is given up (a stalled reader). */
@@ -39,7 +44,7 @@ const STALLED = encodeRunEvent({ type: "error", code: "RUN_ABORTED", error: "The
  * is always closed (`return()`), so a runner's `finally` runs.
  *
  * @example
- * return ndjsonReply(createRunStream({ runner, ctx, prompt, runOptions: {}, requestSignal: request.signal, writeTimeoutMs: 30_000, onEnd, onUnexpected }));
+ * return ndjsonReply(createRunStream({ runner, ctx, prompt, runOptions: {}, request, writeTimeoutMs: 30_000, onEnd, onUnexpected }));
  */
 export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8Array> {
   const abort = new AbortController();
@@ -57,7 +62,7 @@ export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8
     if (ended) return;
     ended = true;
     clearTimeout(stallTimer);
-    options.requestSignal.removeEventListener("abort", onRequestAbort);
+    options.request.signal.removeEventListener("abort", onRequestAbort);
     options.stopSignal?.removeEventListener("abort", onStop);
     closeIterator();
     await options.onEnd(outcome, code);
@@ -79,8 +84,8 @@ export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8
   };
   const onRequestAbort = () => stopNow("RUN_ABORTED");
   const onStop = () => stopNow("NOT_AUTHENTICATED", SIGNED_OUT);
-  if (options.requestSignal.aborted) abort.abort();
-  else options.requestSignal.addEventListener("abort", onRequestAbort, { once: true });
+  if (options.request.signal.aborted) abort.abort();
+  else options.request.signal.addEventListener("abort", onRequestAbort, { once: true });
   if (options.stopSignal?.aborted) abort.abort();
   else options.stopSignal?.addEventListener("abort", onStop, { once: true });
 
@@ -135,7 +140,7 @@ export function createRunStream(options: RunStreamOptions): ReadableStream<Uint8
         } catch (error) {
           if (ended) return;
           if (abort.signal.aborted) {
-            const signedOut = options.stopSignal?.aborted === true && !options.requestSignal.aborted;
+            const signedOut = options.stopSignal?.aborted === true && !options.request.signal.aborted;
             if (signedOut) safeEnqueue(controller, SIGNED_OUT);
             await end("aborted", signedOut ? "NOT_AUTHENTICATED" : "RUN_ABORTED");
             safeClose(controller);
