@@ -79,6 +79,12 @@ export class AppServerLogins {
     return { status: "logged_out" };
   }
 
+  /** The session's login ended elsewhere (a run found it revoked): a finished sign-in must not be reported again. */
+  forget(id: string): void {
+    const entry = this.#entries.get(id);
+    if (entry?.outcome !== undefined) this.#entries.delete(id);
+  }
+
   /** Cancel the session's pending login, if any, and forget it. */
   async stop(id: string): Promise<void> {
     await this.#chains.get(id)?.catch(() => undefined);

@@ -95,7 +95,7 @@ export function appServerRunner(options: AppServerRunnerOptions = {}): AppServer
           return;
         }
         if (!account) {
-          writeState(ctx.data, { home: state.home });
+          signedOut(ctx, state.home);
           release();
           yield toEvent(new CodexError("NOT_AUTHENTICATED", "Sign in again."));
           return;
@@ -110,13 +110,19 @@ export function appServerRunner(options: AppServerRunnerOptions = {}): AppServer
       if (!continuesThread(server.thread, runOptions)) server.thread = undefined;
       const end = yield* runTurn(opts, server, input, signal);
       if (end.stopProcess) await pool.stop(state.home);
-      if (end.event?.type === "error" && end.event.code === "NOT_AUTHENTICATED") writeState(ctx.data, { home: state.home });
+      if (end.event?.type === "error" && end.event.code === "NOT_AUTHENTICATED") signedOut(ctx, state.home);
       // Let go of the process before the last event: a consumer may never pull again after it.
       release();
       if (end.event) yield end.event;
     } finally {
       release();
     }
+  }
+
+  /** The folder's login is gone (revoked, or its auth.json lost): the session is signed out, its folder kept for a new sign-in. */
+  function signedOut(ctx: RunnerContext, home: string): void {
+    writeState(ctx.data, { home });
+    logins.forget(ctx.id);
   }
 
   async function logout(ctx: RunnerContext): Promise<void> {

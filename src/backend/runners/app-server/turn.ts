@@ -211,10 +211,15 @@ async function turnError(
   planType: string | null | undefined,
   context: { paths: string[] },
 ): Promise<CodexError> {
-  const message = scrubText(error?.message ?? "", secretsOf(server.home));
+  const message = readable(scrubText(error?.message ?? "", secretsOf(server.home)));
   const info = error?.codexErrorInfo;
   const kind = typeof info === "string" ? info : info && typeof info === "object" ? Object.keys(info)[0] : undefined;
   const fromMessage = errorForMessage(message || "The codex app-server failed the run.", context);
+  // The binary files a plan without Codex under usage limits too; its message says which it is.
+  if (kind === "usageLimitExceeded" && fromMessage.code === "USAGE_NOT_INCLUDED") {
+    const plan = planType ?? undefined;
+    return new CodexError("USAGE_NOT_INCLUDED", fromMessage.message, { details: plan ? { planType: plan } : {} });
+  }
   if (kind === "usageLimitExceeded") {
     const limits = await readRateLimits(opts, server);
     const details: { resetsAt?: number; planType?: string } = {};
@@ -229,6 +234,16 @@ async function turnError(
   if (kind === "contextWindowExceeded") return new CodexError("PROMPT_TOO_LONG", fromMessage.message);
   if (kind !== undefined && UNAVAILABLE.has(kind) && fromMessage.code === "RUN_FAILED") return new CodexError("UPSTREAM_UNAVAILABLE", fromMessage.message);
   return fromMessage;
+}
+
+/** A backend body the binary quotes whole (`{"detail": "…"}`) says more as its detail alone. */
+function readable(message: string): string {
+  try {
+    const detail = (JSON.parse(message) as { detail?: unknown }).detail;
+    return typeof detail === "string" ? detail : message;
+  } catch {
+    return message;
+  }
 }
 
 /** The account's rate limits as the app-server reads them now, else the last snapshot it reported. */
