@@ -60,6 +60,7 @@ export class RpcConnection {
   readonly #requestMs: number;
   readonly #pending = new Map<number, Pending>();
   readonly #listeners = new Set<(note: Notification) => void>();
+  readonly #closeListeners = new Set<() => void>();
   #nextId = 1;
   #closed = false;
 
@@ -69,6 +70,8 @@ export class RpcConnection {
     proc.onLine((line) => this.#receive(line));
     void proc.exited.then(() => {
       this.#closed = true;
+      for (const listener of this.#closeListeners) listener();
+      this.#closeListeners.clear();
       for (const [id, pending] of this.#pending) {
         clearTimeout(pending.timer);
         pending.reject(new CodexError("UPSTREAM_UNAVAILABLE", "The codex app-server stopped."));
@@ -102,6 +105,16 @@ export class RpcConnection {
   listen(listener: (note: Notification) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Called once when the process is gone (in a microtask if it already is); returns the function that stops listening. */
+  onClose(listener: () => void): () => void {
+    if (this.#closed) {
+      queueMicrotask(listener);
+      return () => undefined;
+    }
+    this.#closeListeners.add(listener);
+    return () => this.#closeListeners.delete(listener);
   }
 
   #write(message: Record<string, unknown>): void {

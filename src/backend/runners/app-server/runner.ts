@@ -1,5 +1,5 @@
 /** `appServerRunner`: the CodexRunner on the official `codex app-server`, one process and one CODEX_HOME folder per session. */
-import type { RunEvent } from "../../../contract.js";
+import type { Account, RunEvent } from "../../../contract.js";
 import { CodexError } from "../../core/errors.js";
 import { MODEL_PATTERN } from "../codex-command.js";
 import { removeHome } from "../cli/home.js";
@@ -86,7 +86,7 @@ export function appServerRunner(options: AppServerRunnerOptions = {}): AppServer
       const { server } = lease;
       // A process started from the folder: is the login in it still there?
       if (!server.thread) {
-        let account;
+        let account: Account | undefined;
         try {
           account = await readAccount(server.rpc);
         } catch (error) {
@@ -101,13 +101,14 @@ export function appServerRunner(options: AppServerRunnerOptions = {}): AppServer
           return;
         }
       }
+      const continues = continuesThread(server.thread, runOptions);
+      if (!continues) server.thread = undefined;
       const input = {
-        prompt: continuesThread(server.thread, runOptions) ? prompt : withHistory(prompt, runOptions),
+        prompt: continues ? prompt : withHistory(prompt, runOptions),
         model,
         instructions: runOptions.instructions,
         planType: state.account.planType,
       };
-      if (!continuesThread(server.thread, runOptions)) server.thread = undefined;
       const end = yield* runTurn(opts, server, input, signal);
       if (end.stopProcess) await pool.stop(state.home);
       if (end.event?.type === "error" && end.event.code === "NOT_AUTHENTICATED") signedOut(ctx, state.home);

@@ -50,7 +50,8 @@ export async function* runTurn(opts: ResolvedAppServerOptions, server: AppServer
   });
   const onAbort = () => notify("abort");
   signal.addEventListener("abort", onAbort, { once: true });
-  void server.proc.exited.then(() => notify("closed"));
+  // Not proc.exited.then(): a long-lived process would keep one callback per turn it ever ran.
+  const unlistenClose = rpc.onClose(() => notify("closed"));
   let totalExpired = false;
   const total = setTimeout(() => {
     totalExpired = true;
@@ -74,7 +75,7 @@ export async function* runTurn(opts: ResolvedAppServerOptions, server: AppServer
     });
     const turnId = started.turn.id;
     // A consumer may close the iterator at any yield: the finally below then interrupts the turn, so that it
-    // spends no more of the account's usage (the binary would also take the session's next turn without it).
+    // spends no more of the account's usage.
     interruptOnExit = () => void rpc.request("turn/interrupt", { threadId, turnId }, opts.timeouts.interruptMs).catch(() => undefined);
     let usage: Usage | undefined;
     let lastError: TurnError | undefined;
@@ -151,6 +152,7 @@ export async function* runTurn(opts: ResolvedAppServerOptions, server: AppServer
     clearTimeout(total);
     signal.removeEventListener("abort", onAbort);
     unlisten();
+    unlistenClose();
     interruptOnExit();
   }
 }
@@ -179,10 +181,11 @@ async function interrupt(opts: ResolvedAppServerOptions, server: AppServer, thre
     const unlisten = server.rpc.listen((note) => {
       if (note.method === "turn/completed" && note.params.turn.id === turnId) finish(true);
     });
-    void server.proc.exited.then(() => finish(false));
+    const unlistenClose = server.rpc.onClose(() => finish(false));
     function finish(value: boolean) {
       clearTimeout(timer);
       unlisten();
+      unlistenClose();
       resolve(value);
     }
   });
