@@ -1,6 +1,7 @@
 /** `appServerRunner`: the CodexRunner on the official `codex app-server`, one process and one CODEX_HOME folder per session. */
 import type { Account, RunEvent } from "../../../contract.js";
 import { CodexError } from "../../core/errors.js";
+import { toErrorEvent } from "../error-event.js";
 import { MODEL_PATTERN } from "../codex-command.js";
 import { removeHome } from "../cli/home.js";
 import { MAX_INSTRUCTIONS } from "../cli/options.js";
@@ -23,8 +24,6 @@ export interface AppServerRunner extends CodexRunner {
   /** App-server processes running or starting now. */
   processCount(): number;
 }
-
-const toEvent = (error: CodexError): RunEvent => ({ type: "error", code: error.code, error: error.message, ...error.details });
 
 /**
  * The runner on `codex app-server` (npm `@openai/codex`), the interface OpenAI
@@ -58,23 +57,23 @@ export function appServerRunner(options: AppServerRunnerOptions = {}): AppServer
     touch(ctx);
     const state = readState(ctx.data);
     if (!state?.account) {
-      yield toEvent(new CodexError("NOT_AUTHENTICATED", "Sign in first."));
+      yield toErrorEvent(new CodexError("NOT_AUTHENTICATED", "Sign in first."));
       return;
     }
     const model = runOptions.model;
     if (model !== undefined && !MODEL_PATTERN.test(model)) {
-      yield toEvent(new CodexError("MODEL_NOT_AVAILABLE", "The model is not available for this account."));
+      yield toErrorEvent(new CodexError("MODEL_NOT_AVAILABLE", "The model is not available for this account."));
       return;
     }
     if ((runOptions.instructions?.length ?? 0) > MAX_INSTRUCTIONS) {
-      yield toEvent(new CodexError("BAD_REQUEST", "The instructions are too long for the codex app-server."));
+      yield toErrorEvent(new CodexError("BAD_REQUEST", "The instructions are too long for the codex app-server."));
       return;
     }
     let lease: Lease;
     try {
       lease = await pool.acquire(state.home);
     } catch (error) {
-      yield toEvent(error instanceof CodexError ? error : new CodexError("UPSTREAM_UNAVAILABLE", "The codex app-server could not be started."));
+      yield toErrorEvent(error instanceof CodexError ? error : new CodexError("UPSTREAM_UNAVAILABLE", "The codex app-server could not be started."));
       return;
     }
     let released = false;
@@ -91,13 +90,13 @@ export function appServerRunner(options: AppServerRunnerOptions = {}): AppServer
           account = await readAccount(server.rpc);
         } catch (error) {
           release();
-          yield toEvent(error instanceof CodexError ? error : new CodexError("UPSTREAM_UNAVAILABLE", "The codex app-server did not answer."));
+          yield toErrorEvent(error instanceof CodexError ? error : new CodexError("UPSTREAM_UNAVAILABLE", "The codex app-server did not answer."));
           return;
         }
         if (!account) {
           signedOut(ctx, state.home);
           release();
-          yield toEvent(new CodexError("NOT_AUTHENTICATED", "Sign in again."));
+          yield toErrorEvent(new CodexError("NOT_AUTHENTICATED", "Sign in again."));
           return;
         }
       }

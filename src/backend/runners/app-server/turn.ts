@@ -6,6 +6,7 @@
  */
 import type { RunEvent, Usage } from "../../../contract.js";
 import { CodexError } from "../../core/errors.js";
+import { toErrorEvent } from "../error-event.js";
 import { errorForMessage } from "../cli/events.js";
 import { secretsOf } from "../cli/home.js";
 import type { ResolvedAppServerOptions } from "./options.js";
@@ -32,7 +33,6 @@ export interface TurnEnd {
 
 type Wake = "note" | "closed" | "abort" | "idle" | "total";
 
-const toEvent = (error: CodexError): RunEvent => ({ type: "error", code: error.code, error: error.message, ...error.details });
 
 export async function* runTurn(opts: ResolvedAppServerOptions, server: AppServer, input: TurnInput, signal: AbortSignal): AsyncGenerator<RunEvent, TurnEnd, undefined> {
   const { rpc } = server;
@@ -120,17 +120,17 @@ export async function* runTurn(opts: ResolvedAppServerOptions, server: AppServer
             return settled({ event: { type: "done", result }, stopProcess: false });
           }
           if (ended.status === "interrupted") {
-            return settled({ event: toEvent(new CodexError("RUN_ABORTED", "The run was interrupted.")), stopProcess: false });
+            return settled({ event: toErrorEvent(new CodexError("RUN_ABORTED", "The run was interrupted.")), stopProcess: false });
           }
           const error = await turnError(opts, server, ended.error ?? lastError, input.planType, context);
-          return settled({ event: toEvent(error), stopProcess: false });
+          return settled({ event: toErrorEvent(error), stopProcess: false });
         }
         continue;
       }
-      if (rpc.closed) return settled({ event: toEvent(new CodexError("RUN_FAILED", "The codex app-server stopped during the run.")), stopProcess: false });
+      if (rpc.closed) return settled({ event: toErrorEvent(new CodexError("RUN_FAILED", "The codex app-server stopped during the run.")), stopProcess: false });
       if (totalExpired) {
         const stopped = await interrupt(opts, server, threadId, turnId, notes);
-        return settled({ event: toEvent(new CodexError("UPSTREAM_TIMEOUT", "The run took too long and was stopped.")), stopProcess: !stopped });
+        return settled({ event: toErrorEvent(new CodexError("UPSTREAM_TIMEOUT", "The run took too long and was stopped.")), stopProcess: !stopped });
       }
       const why = await new Promise<Wake>((resolve) => {
         const idle = setTimeout(() => notify("idle"), opts.timeouts.turnIdleMs);
@@ -141,13 +141,13 @@ export async function* runTurn(opts: ResolvedAppServerOptions, server: AppServer
       });
       if (why === "idle") {
         const stopped = await interrupt(opts, server, threadId, turnId, notes);
-        return settled({ event: toEvent(new CodexError("UPSTREAM_TIMEOUT", "The answer stopped arriving and the run was stopped.")), stopProcess: !stopped });
+        return settled({ event: toErrorEvent(new CodexError("UPSTREAM_TIMEOUT", "The answer stopped arriving and the run was stopped.")), stopProcess: !stopped });
       }
     }
   } catch (error) {
     if (signal.aborted) return { event: undefined, stopProcess: false };
     const failure = error instanceof CodexError ? error : errorForMessage(error instanceof Error ? error.message : "", context);
-    return { event: toEvent(failure), stopProcess: false };
+    return { event: toErrorEvent(failure), stopProcess: false };
   } finally {
     clearTimeout(total);
     signal.removeEventListener("abort", onAbort);

@@ -5,6 +5,7 @@
  */
 import type { RunEvent, Usage } from "../../../contract.js";
 import { CodexError } from "../../core/errors.js";
+import { toErrorEvent } from "../error-event.js";
 import { errorForMessage, parseExecLine } from "./events.js";
 import { forgetLogin, secretsOf } from "./home.js";
 import { cliEnv, execArgs, type ResolvedCliOptions } from "./options.js";
@@ -25,10 +26,6 @@ function scrub(text: string, home: string): string {
   return out;
 }
 
-function toEvent(error: CodexError): RunEvent {
-  return { type: "error", code: error.code, error: error.message };
-}
-
 export async function* runExec(
   opts: ResolvedCliOptions,
   session: ExecSession,
@@ -45,7 +42,7 @@ export async function* runExec(
     const args = execArgs(opts, session.work, model, turn.instructions);
     proc = spawnCli(opts, args, cliEnv(opts, session.home), session.work, prompt);
   } catch {
-    yield toEvent(new CodexError("UPSTREAM_UNAVAILABLE", "The codex CLI could not be started."));
+    yield toErrorEvent(new CodexError("UPSTREAM_UNAVAILABLE", "The codex CLI could not be started."));
     return;
   }
   track(proc);
@@ -133,17 +130,17 @@ export async function* runExec(
     release();
     if (signal.aborted) return;
     if (timeout) {
-      yield toEvent(timeout);
+      yield toErrorEvent(timeout);
     } else if (failure) {
       if (failure.code === "NOT_AUTHENTICATED") forgetLogin(session.home);
-      yield toEvent(failure);
+      yield toErrorEvent(failure);
     } else if (completed) {
       const result: { usage?: Usage; model?: string } = {};
       if (usage) result.usage = usage;
       if (model ?? opts.model) result.model = model ?? opts.model;
       yield { type: "done", result };
     } else if (exit.error) {
-      yield toEvent(new CodexError("UPSTREAM_UNAVAILABLE", "The codex CLI could not be started."));
+      yield toErrorEvent(new CodexError("UPSTREAM_UNAVAILABLE", "The codex CLI could not be started."));
     } else {
       // Only the CLI's own error lines are mapped: stderr also logs non-fatal 401s (e.g. a model-list refresh).
       const summary = stderrSummary(proc.stderr(), context);
@@ -151,7 +148,7 @@ export async function* runExec(
         ? errorForMessage(lastError, context)
         : new CodexError("RUN_FAILED", summary ? `The codex CLI failed: ${summary}` : "The codex CLI ended without an answer.");
       if (error.code === "NOT_AUTHENTICATED") forgetLogin(session.home);
-      yield toEvent(error);
+      yield toErrorEvent(error);
     }
   } finally {
     release();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CodexError } from "../../../../src/backend/core/errors.js";
-import { mapUpstreamReply, safeMessage, toErrorEvent } from "../../../../src/backend/runners/direct/errors.js";
+import { mapUpstreamReply, safeMessage } from "../../../../src/backend/runners/direct/errors.js";
+import { toErrorEvent } from "../../../../src/backend/runners/error-event.js";
 import { chooseModels, parseModels } from "../../../../src/backend/runners/direct/models.js";
 import { responsesBody } from "../../../../src/backend/runners/direct/responses.js";
 import { interpret, usageOf } from "../../../../src/backend/runners/direct/sse.js";
