@@ -1,7 +1,7 @@
 /** What the app-server runner keeps in a session's data: the folder's name and what `/status` answers from. Never a token. */
 import type { Account } from "../../../contract.js";
 import { asRecord } from "../../core/json.js";
-import { HOME_NAME } from "../cli/home.js";
+import { HOME_NAME, readPendingLogin, type PendingLogin } from "../cli/home.js";
 import type { SessionData } from "../types.js";
 
 export interface AppServerSessionState {
@@ -10,7 +10,7 @@ export interface AppServerSessionState {
   /** Set once signed in, from `account/read`: `/status` answers from it without a process. */
   account?: Account;
   /** The device login this session started last, while it has no final outcome in memory. */
-  login?: { expiresAt: number; outcome?: "expired" | "denied" };
+  login?: PendingLogin;
 }
 
 const KEY = "appServer";
@@ -24,11 +24,8 @@ export function readState(data: SessionData): AppServerSessionState | undefined 
   const result: AppServerSessionState = { home: state.home };
   const account = asRecord(state.account);
   if (account) result.account = { email: text(account.email), planType: text(account.planType) };
-  const login = asRecord(state.login);
-  if (login && typeof login.expiresAt === "number") {
-    result.login = { expiresAt: login.expiresAt };
-    if (login.outcome === "expired" || login.outcome === "denied") result.login.outcome = login.outcome;
-  }
+  const login = readPendingLogin(state.login);
+  if (login) result.login = login;
   return result;
 }
 

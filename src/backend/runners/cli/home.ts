@@ -16,7 +16,22 @@ export interface CliSessionState {
   /** Folder name under homeRoot. */
   home: string;
   /** The device login this session started last, while it has no final outcome in memory. */
-  login?: { expiresAt: number; outcome?: "expired" | "denied" };
+  login?: PendingLogin;
+}
+
+/** A device login as a session's data records it (both binary-driven runners keep one). */
+export interface PendingLogin {
+  expiresAt: number;
+  outcome?: "expired" | "denied";
+}
+
+/** A recorded login read back from (untrusted, possibly old) session data; undefined when it is not one. */
+export function readPendingLogin(value: unknown): PendingLogin | undefined {
+  const login = asRecord(value);
+  if (!login || typeof login.expiresAt !== "number") return undefined;
+  const result: PendingLogin = { expiresAt: login.expiresAt };
+  if (login.outcome === "expired" || login.outcome === "denied") result.outcome = login.outcome;
+  return result;
 }
 
 const KEY = "cli";
@@ -29,12 +44,9 @@ export function readState(data: SessionData): CliSessionState | undefined {
   if (state === undefined) return undefined;
   // Only a name this runner made: a corrupted value can never point outside the root.
   if (typeof state.home !== "string" || !NAME.test(state.home)) return undefined;
-  const login = asRecord(state.login);
   const result: CliSessionState = { home: state.home };
-  if (login && typeof login.expiresAt === "number") {
-    result.login = { expiresAt: login.expiresAt };
-    if (login.outcome === "expired" || login.outcome === "denied") result.login.outcome = login.outcome;
-  }
+  const login = readPendingLogin(state.login);
+  if (login) result.login = login;
   return result;
 }
 
