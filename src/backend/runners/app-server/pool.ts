@@ -42,11 +42,6 @@ export class AppServerPool {
     return this.#entries.size;
   }
 
-  /** The running process of `name`, if any, without holding or starting it. */
-  peek(name: string): AppServer | undefined {
-    return this.#entries.get(name)?.server;
-  }
-
   /** The folder's process, started (or restarted) if need be, held until `release`. */
   async acquire(name: string): Promise<Lease> {
     let entry = this.#entries.get(name);

@@ -5,7 +5,7 @@
  */
 import { safeLogger } from "../../core/audit.js";
 import { CodexError } from "../../core/errors.js";
-import { ensureHome, homePath, secretsOf } from "../cli/home.js";
+import { ensureHome, secretsOf } from "../cli/home.js";
 import { spawnCli, type CliProcess } from "../cli/spawn.js";
 import { sanitizeCliText } from "../cli/stderr.js";
 import { appServerArgs, appServerEnv, type ResolvedAppServerOptions } from "./options.js";
@@ -67,8 +67,8 @@ export async function startAppServer(opts: ResolvedAppServerOptions, name: strin
 
 /** Each stderr line, control characters out, paths and tokens replaced, to the logger's `warn`. */
 function logStderr(opts: ResolvedAppServerOptions, proc: CliProcess, home: string): void {
-  const log = safeLogger(opts.logger);
   if (!opts.logger) return;
+  const log = safeLogger(opts.logger);
   let partial = "";
   proc.child.stderr?.on("data", (chunk: string) => {
     partial += chunk;
@@ -84,5 +84,3 @@ function logStderr(opts: ResolvedAppServerOptions, proc: CliProcess, home: strin
     }
   });
 }
-
-export { homePath };
