@@ -30,7 +30,7 @@ import { performance } from "node:perf_hooks";
 import type { RunEvent } from "../src/contract.js";
 import type { Simulator } from "../src/simulator/index.js";
 import { startAppServerHarness } from "../tests/support/app-server-harness.js";
-import { CODEX_BIN, processesMatching, startCliHarness, waitFor } from "../tests/support/cli-harness.js";
+import { CODEX_BIN, startCliHarness } from "../tests/support/cli-harness.js";
 import { startHarness, type Client } from "../tests/support/direct-harness.js";
 import { percentile, printTable } from "./table.js";
 
@@ -108,7 +108,7 @@ export default async function run(): Promise<void> {
         setup = await make();
         setups.push(setup);
         const t0 = performance.now();
-        await signIn(setup);
+        await setup.client.signIn(setup.sim, { email: "bench@example.com" });
         figures.set(setup, { first: [], total: [], textEvents: [], slowTextEvents: [], slowFirst: [], slowTotal: [], status: [], signInMs: performance.now() - t0, problems: new Map() });
       } catch (error) {
         failed.push([setup?.name ?? key, `set-up or sign-in failed: ${String(error)}`]);
@@ -185,15 +185,6 @@ export default async function run(): Promise<void> {
       ? "No process left behind (ps: nothing under the harnesses' folders, no child of this process)."
       : `PROCESSES LEFT BEHIND: ${[...leftOver, ...children.map((c) => `child ${c.pid} ${c.command}`)].join(", ")}`,
   );
-}
-
-/** POST /session, /login/start, approve the code at the simulator, GET /status until signed in. */
-async function signIn(s: Setup): Promise<void> {
-  await s.client.json("/session", { method: "POST" });
-  const start = await s.client.json("/login/start", { method: "POST" });
-  if (start.status !== 200 || typeof start.body?.userCode !== "string") throw new Error(`login/start answered ${start.status}: ${JSON.stringify(start.body)}`);
-  if (!s.sim.approve(start.body.userCode, { email: "bench@example.com" })) throw new Error("the simulator does not know the code");
-  await waitFor(async () => (await s.client.json("/status")).body?.ok === true, 20_000, `${s.name} to sign in`);
 }
 
 /** One POST /run/stream read as it arrives; kept under `scenario` (warm-ups are checked, not kept). */

@@ -88,20 +88,9 @@ export async function startAppServerHarness(
   };
 }
 
-/** POST /session, /login/start; approve the code at the simulator; poll /status until signed in. */
-export async function signIn(h: AppServerHarness, client: Client, account: { email: string; planType?: string } = { email: "ada@example.com" }) {
-  await client.json("/session", { method: "POST" });
-  const start = await client.json("/login/start", { method: "POST" });
-  if (start.status !== 200) throw new Error(`login/start answered ${start.status}: ${JSON.stringify(start.body)}`);
-  if (!h.sim.approve(start.body.userCode, account)) throw new Error("the simulator does not know the code");
-  return waitFor(
-    async () => {
-      const status = await client.json("/status");
-      return status.body?.ok === true ? status.body : undefined;
-    },
-    20_000,
-    "the login to complete",
-  );
+/** Client.signIn with the time a binary-driven login may take on a loaded machine (the binary polls upstream itself). */
+export function signIn(h: AppServerHarness, client: Client, account: { email: string; planType?: string } = { email: "ada@example.com" }) {
+  return client.signIn(h.sim, account, 20_000);
 }
 
 function parentOf(pid: number): number {

@@ -124,13 +124,13 @@ export class Client {
     return { status: response.status, events, body: text };
   }
 
-  /** POST /session then /login/start, approve upstream, poll /status until signed in. */
-  async signIn(sim: Simulator, account?: Parameters<Simulator["approve"]>[1]): Promise<any> {
+  /** POST /session then /login/start, approve upstream, poll /status (every 100 ms, for up to `timeoutMs`) until signed in. */
+  async signIn(sim: Simulator, account?: Parameters<Simulator["approve"]>[1], timeoutMs = 4_000): Promise<any> {
     await this.json("/session", { method: "POST" });
     const start = await this.json("/login/start", { method: "POST" });
     if (!start.body?.userCode) throw new Error(`login did not start: ${JSON.stringify(start.body)}`);
     if (!sim.approve(start.body.userCode, account)) throw new Error("approve failed");
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < timeoutMs / 100; i++) {
       const status = await this.json("/status");
       if (status.body?.ok === true) return status.body;
       await sleep(100);

@@ -66,6 +66,17 @@ function streamRun(client: Client, prompt: string) {
   return { events, done, stop: () => controller.abort(), ended: () => ended };
 }
 
+/**
+ * A run whose answer streams `delayMs` per delta, read until its first delta. The fault stays on for every
+ * backend answer (the binary may call the backend more than once per turn): clear it once the run is over.
+ */
+async function slowRunUnderWay(harness: AppServerHarness, delayMs: number, prompt: string) {
+  harness.sim.fault("slow-stream", { delayMs });
+  const run = streamRun(harness.client, prompt);
+  await waitFor(() => run.events.some((e) => e.type === "assistant-text"), 15_000, "the first delta");
+  return run;
+}
+
 describe("appServerRunner: runs", { timeout: 60_000 }, () => {
   it("a usage limit is USAGE_LIMIT with resetsAt and plan from the account's rate-limit read", async () => {
     h = await startAppServerHarness();
@@ -102,9 +113,7 @@ describe("appServerRunner: runs", { timeout: 60_000 }, () => {
   it("aborting mid-turn interrupts the turn; the process is free for the next run at once", async () => {
     h = await startAppServerHarness();
     await signIn(h, h.client);
-    h.sim.fault("slow-stream", { delayMs: 150 }); // every answer: the binary may make more than one call per turn
-    const run = streamRun(h.client, "one two three four five six seven eight nine ten eleven twelve");
-    await waitFor(() => run.events.some((e) => e.type === "assistant-text"), 15_000, "the first delta");
+    const run = await slowRunUnderWay(h, 150, "one two three four five six seven eight nine ten eleven twelve");
     run.stop();
     await run.done;
     h.sim.clearFaults();
@@ -123,9 +132,7 @@ describe("appServerRunner: runs", { timeout: 60_000 }, () => {
   it("a killed app-server ends its run with RUN_FAILED; the next run restarts it from the folder, still signed in", async () => {
     h = await startAppServerHarness();
     await signIn(h, h.client);
-    h.sim.fault("slow-stream", { delayMs: 200 }); // every answer: the binary may make more than one call per turn
-    const run = streamRun(h.client, "one two three four five six seven eight nine ten");
-    await waitFor(() => run.events.some((e) => e.type === "assistant-text"), 15_000, "the first delta");
+    const run = await slowRunUnderWay(h, 200, "one two three four five six seven eight nine ten");
     const [pid] = h.appServers();
     process.kill(pid!, "SIGKILL");
     await run.done;
@@ -156,9 +163,7 @@ describe("appServerRunner: runs", { timeout: 60_000 }, () => {
     h = await startAppServerHarness();
     await signIn(h, h.client);
     const [folder] = readdirSync(h.homeRoot);
-    h.sim.fault("slow-stream", { delayMs: 300 }); // every answer: the binary may make more than one call per turn
-    const run = streamRun(h.client, "one two three four five six seven eight nine ten");
-    await waitFor(() => run.events.some((e) => e.type === "assistant-text"), 15_000, "the first delta");
+    const run = await slowRunUnderWay(h, 300, "one two three four five six seven eight nine ten");
     const started = Date.now();
     expect((await h.client.json("/logout", { method: "POST" })).status).toBe(200);
     await run.done;
