@@ -35,7 +35,7 @@ export interface CodexBinaryOptions {
   sweepIntervalMs?: number;
   /** Entries of `homeRoot` one sweep looks at; the next sweep goes on from there. Default 1,000. */
   sweepBatchSize?: number;
-  /** Receives sweep failures (a message and an error code; no path, no token), and the app-server's redacted stderr. Default: none. */
+  /** Receives sweep failures (a message and an error code; no path, no token); with `appServerRunner`, also the binary's redacted stderr. Default: none. */
   logger?: CodexLogger;
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
