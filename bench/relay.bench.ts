@@ -71,7 +71,9 @@ function measure(target: Target, isFirst: (text: string) => boolean): Promise<{ 
           if (isFirst(seen)) first = performance.now() - began;
         }
       });
-      res.on("end", () => resolve({ first, total: performance.now() - began, bytes }));
+      // A refusal (a JSON error) has no text: fail the bench rather than report a figure for it.
+      if ((res.statusCode ?? 0) >= 300) reject(new Error(`${target.url} answered ${res.statusCode}`));
+      res.on("end", () => (first < 0 ? reject(new Error(`${target.url}: no text in the answer`)) : resolve({ first, total: performance.now() - began, bytes })));
       res.on("error", reject);
     });
     req.on("error", reject);
@@ -122,8 +124,9 @@ export default async function run(): Promise<void> {
       await res.text();
       return res.headers.get("set-cookie")?.split(";")[0];
     };
+    // Each step may rotate the session id (login start, then sign-in): keep the newest cookie.
     let cookie = await call("/session", "POST");
-    await call("/login/start", "POST", cookie);
+    cookie = (await call("/login/start", "POST", cookie)) ?? cookie;
     cookie = (await call("/status", "GET", cookie)) ?? cookie;
 
     // The direct path needs the same kind of credentials: a runner-level login of its own.
