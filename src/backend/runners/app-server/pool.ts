@@ -27,19 +27,23 @@ export interface Lease {
 export class AppServerPool {
   readonly #opts: ResolvedAppServerOptions;
   readonly #entries = new Map<string, Entry>();
+  /** Processes told to stop that have not exited yet: one may still write to its folder as it shuts down. */
+  readonly #stopping = new Map<string, Promise<void>>();
 
   constructor(opts: ResolvedAppServerOptions) {
     this.#opts = opts;
   }
 
-  /** Folders with a process (starting or running): the sweep leaves those alone. */
+  /** Folders with a process (starting, running or still exiting): the sweep leaves those alone. */
   has(name: string): boolean {
-    return this.#entries.has(name);
+    return this.#entries.has(name) || this.#stopping.has(name);
   }
 
-  /** Processes starting or running. */
+  /** Folders with a process starting, running or still exiting. */
   get size(): number {
-    return this.#entries.size;
+    let exiting = 0;
+    for (const name of this.#stopping.keys()) if (!this.#entries.has(name)) exiting++;
+    return this.#entries.size + exiting;
   }
 
   /** The folder's process, started (or restarted) if need be, held until `release`. */
@@ -70,14 +74,22 @@ export class AppServerPool {
   /** Stop the folder's process now (logout, or a turn that would not stop). */
   async stop(name: string): Promise<void> {
     const entry = this.#entries.get(name);
-    if (!entry) return;
+    if (!entry) return this.#stopping.get(name);
     this.#forget(name, entry);
-    const server = await entry.ready.catch(() => undefined);
-    await server?.proc.stop(this.#opts.timeouts.killGraceMs);
+    const stopped = entry.ready.then(
+      (server) => server.proc.stop(this.#opts.timeouts.killGraceMs).then(() => undefined),
+      () => undefined,
+    );
+    const exiting = Promise.all([this.#stopping.get(name), stopped]).then(() => {
+      if (this.#stopping.get(name) === exiting) this.#stopping.delete(name);
+    });
+    this.#stopping.set(name, exiting);
+    await exiting;
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.#entries.keys()].map((name) => this.stop(name)));
+    const names = new Set([...this.#entries.keys(), ...this.#stopping.keys()]);
+    await Promise.all([...names].map((name) => this.stop(name)));
   }
 
   #reserve(name: string): Entry {
@@ -90,8 +102,10 @@ export class AppServerPool {
       }
       evicted = this.stop(idle[0]);
     }
+    // Two processes never share a folder: a new one waits until the folder's last one has exited.
+    const previous = this.#stopping.get(name);
     const entry: Entry = { ready: Promise.resolve(undefined as never), server: undefined, holds: 0, lastUsed: this.#opts.now(), idle: undefined };
-    entry.ready = evicted.then(() => this.#start(name, entry));
+    entry.ready = Promise.all([evicted, previous]).then(() => this.#start(name, entry));
     // A start that failed leaves no entry behind; the next call tries afresh.
     entry.ready.catch(() => this.#forget(name, entry));
     this.#entries.set(name, entry);
