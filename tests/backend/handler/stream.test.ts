@@ -82,6 +82,57 @@ describe("/run/stream delivery", () => {
   });
 });
 
+describe("a burst of events the runner already has", () => {
+  /** Reads the whole answer, counting the lines read by the time each event-loop turn (setImmediate) comes. */
+  async function readCountingTurns(res: Response): Promise<{ lines: number; linesAtTurns: number[] }> {
+    const linesAtTurns: number[] = [];
+    let lines = 0;
+    let reading = true;
+    const turn = () => {
+      linesAtTurns.push(lines);
+      if (reading) setImmediate(turn);
+    };
+    setImmediate(turn);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) lines += decoder.decode(r.value).split("\n").length - 1;
+    reading = false;
+    return { lines, linesAtTurns };
+  }
+
+  // Node sends a chunked response's writes when the chain of promise callbacks that made them ends: a burst
+  // relayed in one chain would send its first text with its last (bench row: relay time to first text).
+  it("gives the event loop a turn after the first text, so it is sent before the rest of the burst", async () => {
+    const { browser } = await signedIn(async function* () {
+      for (let i = 0; i < 200; i++) yield { type: "assistant-text", mode: "append", text: `word${i} ` };
+      yield { type: "done", result: {} };
+    });
+    const res = await browser.post("/run/stream", { prompt: "x" });
+    const { lines, linesAtTurns } = await readCountingTurns(res);
+    expect(lines).toBe(201);
+    // The first turn came with the first text read and the burst not yet.
+    expect(linesAtTurns[0]).toBe(1);
+  });
+
+  it("gives the event loop a turn every few milliseconds during a long burst, so other requests run", async () => {
+    const busyMs = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    const { browser } = await signedIn(async function* () {
+      for (let i = 0; i < 100; i++) {
+        busyMs(0.5); // 50 ms of work in all, every event at once
+        yield { type: "assistant-text", mode: "append", text: `${i} ` };
+      }
+      yield { type: "done", result: {} };
+    });
+    const res = await browser.post("/run/stream", { prompt: "x" });
+    const { lines, linesAtTurns } = await readCountingTurns(res);
+    expect(lines).toBe(101);
+    // Turns while the burst was read (a slice is 5 ms: about 10 in 50 ms); none without the slices.
+    expect(linesAtTurns.filter((n) => n > 1 && n < 101).length).toBeGreaterThanOrEqual(5);
+  });
+});
+
 describe("runner failures inside the stream", () => {
   it("turns a thrown CodexError into an error event with its code, message and details", async () => {
     const { browser } = await signedIn(async function* () {
