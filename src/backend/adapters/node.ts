@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener, RequestError } from "@hono/node-server";
 import type { ErrorBody } from "../../contract.js";
-import { createCodexHandler, type CodexHandler } from "../core/handler.js";
+import { createCodexHandler, type CodexHandler, type CodexRequestInfo } from "../core/handler.js";
+import { FRAMED_BODY, type FramedBodyInfo } from "../http/body.js";
 import type { CodexHandlerOptions } from "../core/options.js";
 import { withConsumedBody } from "./consumed-body.js";
 import { closingConnection, stillArriving } from "./unread-upload.js";
@@ -42,10 +43,10 @@ export function toNodeListener(handler: CodexHandler): NodeListener {
     async (request, env) => {
       const incoming = env.incoming as IncomingMessage;
       const consumed = facts.get(incoming)?.bodyConsumedError;
-      const response = await handler(consumed === undefined ? request : withConsumedBody(request, consumed), {
-        clientIp: incoming.socket.remoteAddress,
-        target: incoming.url,
-      });
+      // Node's parser ends a body at its Content-Length, so the handler may trust a declared length (a body
+      // another middleware already read is a stand-in stream instead).
+      const info: CodexRequestInfo & FramedBodyInfo = { clientIp: incoming.socket.remoteAddress, target: incoming.url, [FRAMED_BODY]: consumed === undefined };
+      const response = await handler(consumed === undefined ? request : withConsumedBody(request, consumed), info);
       return (await stillArriving(incoming)) ? closingConnection(response) : response;
     },
     // A request no Web Request can be made of (a bad Host, a backslash in the path) or a handler of yours that

@@ -1,6 +1,6 @@
 import { ROUTES, type RouteName } from "../../contract.js";
 import { safeEmitter, safeLogger } from "./audit.js";
-import { isJsonContentType } from "../http/body.js";
+import { FRAMED_BODY, isJsonContentType, type FramedBodyInfo } from "../http/body.js";
 import { applyCors, preflightHeaders } from "../http/cors.js";
 import { isCanonicalPath, pathOfTarget } from "../http/canonical-path.js";
 import { isCsrfSafe } from "../http/csrf.js";
@@ -70,7 +70,7 @@ export function createCodexHandler(options: CodexHandlerOptions): CodexHandler {
   return async (request, info) => {
     const origin = request.headers.get("origin");
     const clientIp = clientIpFor(request, info);
-    const call: RouteCall = { request, clientIp };
+    const call: RouteCall = { request, clientIp, framedBody: (info as FramedBodyInfo | undefined)?.[FRAMED_BODY] === true };
     const scopedDeps = scoped(clientIp);
     let reply: Reply;
     try {

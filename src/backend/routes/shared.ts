@@ -28,6 +28,8 @@ export interface RouteCall {
   request: Request;
   /** Undefined when the adapter passed no peer address and no trusted proxy header is present. */
   clientIp: string | undefined;
+  /** The adapter's server ended the body at its declared Content-Length (see FRAMED_BODY in http/body.ts). */
+  framedBody?: boolean;
 }
 
 /** 409 SESSION_ROTATED: the cookie's id was just rotated by a racing request; not a logout, retry with the new cookie. */

@@ -1,13 +1,15 @@
 /**
  * The Node adapter at its edges: a client that leaves before the handler
- * reads the body, and a Host header that looks plain but does not parse.
+ * reads the body, a body read whole by its declared length, and a Host header
+ * that looks plain but does not parse.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { toNodeListener } from "../../../src/backend/adapters/node.js";
-import { readBoundedText } from "../../../src/backend/http/body.js";
+import { serveNodeRequest, toNodeListener, type NodeRequestFacts } from "../../../src/backend/adapters/node.js";
+import { CodexError } from "../../../src/backend/core/errors.js";
+import { FRAMED_BODY, readBoundedText, type FramedBodyInfo } from "../../../src/backend/http/body.js";
 import { createCodexHandler, type CodexHandler } from "../../../src/backend/core/handler.js";
 import { createMemorySessionStore } from "../../../src/backend/sessions/memory-store.js";
 import type { SessionStore } from "../../../src/backend/sessions/types.js";
@@ -42,9 +44,11 @@ function sendAndLeave(port: number, head: string, body: string, leaveAfterMs = 3
 
 describe("a body first read after the client left", () => {
   it.each([
-    ["part of the body", '{"prompt":'],
-    ["all of the body", '{"prompt":"hello there, this is exactly the whole body!!"}'],
-  ])("settles the read (%s arrived) instead of waiting forever", async (_case, sent) => {
+    ["part of the body", '{"prompt":', false],
+    ["all of the body", '{"prompt":"hello there, this is exactly the whole body!!"}', false],
+    ["part of the body", '{"prompt":', true],
+    ["all of the body", '{"prompt":"hello there, this is exactly the whole body!!"}', true],
+  ])("settles the read (%s arrived; read whole by its declared length: %s) instead of waiting forever", async (_case, sent, framed) => {
     let settle!: (outcome: string) => void;
     const outcome = new Promise<string>((resolve) => (settle = resolve));
     const port = await listen(
@@ -53,7 +57,7 @@ describe("a body first read after the client left", () => {
           // The handler is busy (a Redis round trip, say) while the client leaves; then it reads the body.
           await new Promise((resolve) => request.signal.addEventListener("abort", resolve, { once: true }));
           await new Promise((resolve) => setTimeout(resolve, handlerBusyMs));
-          await readBoundedText(request, 65_536, 10_000).then(
+          await readBoundedText(request, 65_536, 10_000, framed).then(
             (text) => settle(`read: ${text}`),
             (error: unknown) => settle(`rejected: ${(error as Error).message}`),
           );
@@ -66,6 +70,38 @@ describe("a body first read after the client left", () => {
     const timeout = new Promise<string>((resolve) => setTimeout(() => resolve("still pending after 2 s"), 2000));
     // Refused, or read as far as it arrived (the run would then see its aborted signal): never awaited forever.
     expect(await Promise.race([outcome, timeout])).toMatch(/^(rejected: |read: )/);
+  });
+});
+
+describe("a body read whole by its declared length (Node's parser frames it)", () => {
+  /** POSTs `body` through toNodeListener and answers with what the handler was told and read. */
+  async function seenThrough(known: NodeRequestFacts | undefined, body: string) {
+    let seen: { framed: unknown; text: string } | undefined;
+    const listener = toNodeListener(async (request, info) => {
+      const framed = (info as FramedBodyInfo | undefined)?.[FRAMED_BODY];
+      const text = await readBoundedText(request, 1_024, 2_000, framed === true).catch((error: unknown) => `refused: ${(error as CodexError).code}`);
+      seen = { framed, text };
+      return new Response(null, { status: 204 });
+    });
+    const port = await listen(createServer((req, res) => void (known ? serveNodeRequest(listener, req, res, known) : listener(req, res))));
+    await fetch(`http://127.0.0.1:${port}/api/codex/run/stream`, { method: "POST", body, headers: { "content-type": "application/json" } });
+    return seen;
+  }
+
+  it("is what the Node adapter tells the handler, unless a middleware already read the body", async () => {
+    expect(await seenThrough(undefined, '{"prompt":"hi"}')).toEqual({ framed: true, text: '{"prompt":"hi"}' });
+    const consumed = await seenThrough({ bodyConsumedError: () => new CodexError("BAD_REQUEST", "read by a body parser") }, '{"prompt":"hi"}');
+    expect(consumed).toEqual({ framed: false, text: "refused: BAD_REQUEST" });
+  });
+
+  it("still refuses a declared length over the limit unread, and still gives up on a body that does not come", async () => {
+    expect(await seenThrough(undefined, "x".repeat(2_000))).toEqual({ framed: true, text: "refused: BODY_TOO_LARGE" });
+    // A hand-made Request that declares a length and never sends it: the deadline still holds.
+    const never = new ReadableStream<Uint8Array>({ pull: () => new Promise<void>(() => undefined) });
+    const request = new Request("http://x/api/codex/run/stream", { method: "POST", body: never, headers: { "content-length": "10" }, duplex: "half" } as RequestInit);
+    const began = Date.now();
+    await expect(readBoundedText(request, 1_024, 200, true)).rejects.toMatchObject({ code: "BODY_TIMEOUT" });
+    expect(Date.now() - began).toBeLessThan(2_000);
   });
 });
 

@@ -24,7 +24,7 @@ export async function postRunStream(deps: RouteDeps, call: RouteCall): Promise<R
   );
   if (limited !== null) return limited;
 
-  const body = await readJsonObject(call.request, deps.opts.maxBodyBytes, deps.opts.bodyTimeoutMs);
+  const body = await readJsonObject(call.request, deps.opts.maxBodyBytes, deps.opts.bodyTimeoutMs, call.framedBody);
   const { prompt, options } = validateRunRequest(body, deps.opts.runPolicy, deps.opts.maxPromptChars);
 
   const lock = await deps.locks.tryAcquire(session.handle);
