@@ -11,6 +11,7 @@ import { checkLoginUrl } from "../cli/login.js";
 import { sanitizeCliText } from "../cli/stderr.js";
 import type { DeviceLoginResult, RunnerContext, RunnerStatus } from "../types.js";
 import type { ResolvedAppServerOptions } from "./options.js";
+import type { AccountLoginCompletedNotification } from "./protocol/v2/AccountLoginCompletedNotification";
 import type { AppServerPool, Lease } from "./pool.js";
 import { RpcError, type RpcConnection } from "./rpc.js";
 import { readState, writeState } from "./state.js";
@@ -119,8 +120,8 @@ export class AppServerLogins {
         return { status: "authenticated", account: signedIn };
       }
       // Listen before asking, so that a completion can never arrive unheard.
-      const early: Array<{ loginId: string | null; success: boolean; error: string | null }> = [];
-      let onCompleted = (note: { loginId: string | null; success: boolean; error: string | null }) => void early.push(note);
+      const early: AccountLoginCompletedNotification[] = [];
+      let onCompleted = (note: AccountLoginCompletedNotification) => void early.push(note);
       const unlisten = rpc.listen((note) => {
         if (note.method === "account/login/completed") onCompleted(note.params);
       });

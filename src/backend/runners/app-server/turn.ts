@@ -11,6 +11,7 @@ import { errorForMessage } from "../cli/events.js";
 import { secretsOf } from "../cli/home.js";
 import type { ResolvedAppServerOptions } from "./options.js";
 import type { RateLimitSnapshot } from "./protocol/v2/RateLimitSnapshot";
+import type { TokenUsageBreakdown } from "./protocol/v2/TokenUsageBreakdown";
 import type { TurnError } from "./protocol/v2/TurnError";
 import type { Notification } from "./rpc.js";
 import { StreamScrubber, scrubText } from "./scrub.js";
@@ -32,7 +33,6 @@ export interface TurnEnd {
 }
 
 type Wake = "note" | "closed" | "abort" | "idle" | "total";
-
 
 export async function* runTurn(opts: ResolvedAppServerOptions, server: AppServer, input: TurnInput, signal: AbortSignal): AsyncGenerator<RunEvent, TurnEnd, undefined> {
   const { rpc } = server;
@@ -197,7 +197,7 @@ async function interrupt(opts: ResolvedAppServerOptions, server: AppServer, thre
   return (await done) || ended();
 }
 
-function usageOf(last: { inputTokens: number; outputTokens: number; cachedInputTokens: number; reasoningOutputTokens: number }): Usage {
+function usageOf(last: TokenUsageBreakdown): Usage {
   const usage: Usage = { inputTokens: last.inputTokens, outputTokens: last.outputTokens };
   if (last.cachedInputTokens > 0) usage.cachedInputTokens = last.cachedInputTokens;
   if (last.reasoningOutputTokens > 0) usage.reasoningTokens = last.reasoningOutputTokens;
